@@ -402,16 +402,12 @@ def test_loss_html():
     assert 'a&lt;b' in h and '#b7f0b1' in h and 'ok' in h and '↵<br>' in h
 
 
-def test_throughput_100k():
-    "100k two-turn conversations (~300 characters each) with the byte tokenizer, in one call."
-    tok, convs = _TOKS['byte'], _random_convs(100_000, seed=2)
-    t0, c0 = time.perf_counter(), time.process_time()
-    with pytest.warns(UserWarning, match='of 100000 conversations were longer than max_len=512'):
+def test_many_conversations_with_truncation_warning():
+    "Thousands of conversations in one call; over-long ones are counted in one warning (throughput: benchmarks/templates.py)."
+    tok, convs = _TOKS['byte'], _random_convs(5_000, seed=2)
+    with pytest.warns(UserWarning, match='of 5000 conversations were longer than max_len=512'):
         out = tokenize_chats(convs, tok, 'chatml', max_len=512)
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(f'\n100k conversations: {dt:.1f} s wall, {cpu:.1f} s CPU ({len(convs) / dt:,.0f}/s wall)')
-    assert len(out['input_ids']) == 100_000
-    assert dt < 600, f'tokenize_chats took {dt:.0f} s for 100k conversations'
+    assert len(out['input_ids']) == 5_000 and max(map(len, out['input_ids'])) <= 512
 
 
 def test_tokenizer_specials_in_content_rejected():

@@ -1,0 +1,113 @@
+"Tests of instruct_nb.pretrain and instruct_nb.corpus: span corruption against closed forms, the tokenizer, the CLI, the shipped models."
+import json, math, os
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from instruct_nb.corpus import corpus
+from instruct_nb.pretrain import (BASE_DIR, PretrainConfig, answer, load_base, main, noise_mask, span_corrupt,
+                                  t5_batches, token_stream, train_bpe)
+
+
+@pytest.fixture(scope='module')
+def tok():
+    return train_bpe(corpus(100_000, seed=3), vocab_size=400, n_sentinels=100)
+
+
+@pytest.mark.parametrize('length', [2, 3, 10, 57, 128, 513])
+def test_noise_mask_counts(length):
+    rng = np.random.default_rng(length)
+    n_noise = min(max(round(length * 0.15), 1), length - 1)
+    k = min(max(round(n_noise / 3), 1), n_noise, length - n_noise)
+    for _ in range(20):
+        m = noise_mask(length, rng)
+        assert m.shape == (length,) and m.sum() == n_noise and not m[0]
+        starts = m & ~np.concatenate([[False], m[:-1]])
+        assert starts.sum() == k
+
+
+def test_noise_mask_span_lengths_match_closed_form():
+    "Noise-span lengths follow the uniform-composition law P(j) = C(n-j-1, k-2) / C(n-1, k-1)."
+    rng, n, k = np.random.default_rng(0), 30, 10
+    lens = []
+    for _ in range(4000):
+        m = noise_mask(200, rng)
+        d = np.diff(np.concatenate([[0], m.astype(int), [0]]))
+        lens += list(np.flatnonzero(d == -1) - np.flatnonzero(d == 1))
+    lens = np.array(lens)
+    assert abs(lens.mean() - 3.0) < 1e-9                            # n/k exactly, since every draw has n=30, k=10
+    for j in range(1, 6):
+        p = math.comb(n - j - 1, k - 2) / math.comb(n - 1, k - 1)
+        assert abs((lens == j).mean() - p) < 0.01
+
+
+def test_span_corrupt_roundtrip():
+    "Putting the target spans back in place of the sentinels restores the original sequence."
+    rng = np.random.default_rng(1)
+    ids = rng.integers(0, 50, 100)
+    sids = list(range(1000, 1100))
+    m = noise_mask(100, rng)
+    inp, tgt = span_corrupt(ids, m, sids, 999)
+    assert inp[-1] == tgt[-1] == 999
+    spans, cur = {}, None
+    for t in tgt[:-1]:
+        if t >= 1000: cur = t; spans[cur] = []
+        else: spans[cur].append(t)
+    rebuilt = [x for t in inp[:-1] for x in (spans.get(t, []) if t >= 1000 else [t])]
+    assert rebuilt == list(ids)
+
+
+def test_span_corrupt_needs_enough_sentinels():
+    m = np.array([False, True, False, True, False, True])
+    with pytest.raises(ValueError, match='3 noise spans need 4 sentinels'):
+        span_corrupt(np.arange(6), m, [100, 101], 9)
+
+
+def test_tokenizer(tok):
+    s = 'Q: {x}? 世界 🙂 123'
+    assert tok.decode(tok(s)['input_ids']) == s
+    assert [tok.convert_tokens_to_ids(t) for t in ('<pad>', '<s>', '</s>')] == [0, 1, 2]
+    assert len(tok('<extra_id_99><|im_end|>')['input_ids']) == 2
+
+
+def test_t5_batches_shapes(tok):
+    stream = token_stream(tok, corpus(20_000, seed=4))
+    b = next(t5_batches(stream, tok, 64, 4))
+    assert b['input_ids'].shape == (4, 64 - 10 + 3 + 1) and b['labels'].shape == (4, 10 + 3 + 1)
+
+
+def test_config_rejects_unknown_kind():
+    with pytest.raises(ValueError, match="kind='bert'"):
+        PretrainConfig('bert')
+
+
+def test_cli_tiny_reproducible(tmp_path):
+    "The same seed gives the same weights."
+    outs = []
+    for d in ('a', 'b'):
+        main(['--tiny', '--steps', '3', '--out', str(tmp_path / d), '--log-every', '0'])
+        outs.append(json.loads((tmp_path / d / 'meta.json').read_text()))
+        m, _ = load_base(path=tmp_path / d)
+        outs[-1]['w'] = next(m.parameters()).detach().clone()
+    assert outs[0]['final_loss'] == outs[1]['final_loss']
+    assert torch.equal(outs[0]['w'], outs[1]['w'])
+
+
+@pytest.mark.parametrize('kind', ['decoder', 't5'])
+def test_shipped_base(kind):
+    if not (BASE_DIR / kind / 'model.safetensors').exists(): pytest.skip(f'no shipped {kind} checkpoint')
+    assert (BASE_DIR / kind / 'model.safetensors').stat().st_size <= 10_000_000
+    model, tok = load_base(kind)
+    assert next(model.parameters()).dtype == torch.float32
+    meta = json.loads((BASE_DIR / kind / 'meta.json').read_text())
+    assert meta['kind'] == kind and meta['train_tokens'] > 0 and meta['n_params'] > 1_000_000
+    out = answer(model, tok, ['The first letter of'], max_new_tokens=4)
+    assert len(out) == 1 and isinstance(out[0], str)
+
+
+def test_load_base_errors(tmp_path):
+    with pytest.raises(ValueError, match="kind='gpt'"): load_base('gpt')
+    with pytest.raises(FileNotFoundError, match='no model.safetensors'): load_base(path=tmp_path)

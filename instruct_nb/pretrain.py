@@ -134,7 +134,7 @@ class PretrainConfig:
     seq_len: int = 128             # tokens per training block (T5: before corruption)
     # training
     bs: int = 16                   # blocks per step
-    steps: int = 1500              # optimiser steps
+    steps: int = 3500              # optimiser steps (the shipped decoder)
     lr: float = 2e-3               # peak learning rate (cosine decay to 10%)
     warmup: int = 200              # linear warm-up steps
     weight_decay: float = 0.01     # AdamW weight decay

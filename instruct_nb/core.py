@@ -17,7 +17,7 @@ from torch import nn
 __all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'DEMO_TEXT', 'get_device', 'seed_everything', 'autocast_dtype', 'autocast',
            'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5', 'tiny_causal_lm',
            'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at', 'save_checkpoint',
-           'load_checkpoint', 'train_loop', 'shared_data', 'demo']
+           'load_checkpoint', 'train_loop', 'shared_data', 'read_jsonl', 'demo']
 
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -324,6 +324,18 @@ def shared_data(*parts: str, # path components under the data folder, e.g. 'ifev
         raise FileNotFoundError(f"reference data {'/'.join(parts)!r} not found; set INSTRUCT_NB_DATA or put it in "
                                 f"../shared/data beside the checkout (looked in {[str(r) for r in roots[:3]]}...)")
     return (roots[0] if roots else Path.cwd() / 'shared' / 'data') / Path(*parts)
+
+# %% ../nbs/00_core.ipynb #ea3cb7ac
+def read_jsonl(path: str | Path) -> list[dict]:
+    "The records of a JSON Lines file; blank lines skipped, a bad line named by file and line number."
+    import json
+    out = []
+    with open(path, encoding='utf-8') as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip(): continue
+            try: out.append(json.loads(line))
+            except json.JSONDecodeError as e: raise ValueError(f'{path}, line {i}: not valid JSON ({e.msg})') from None
+    return out
 
 # %% ../nbs/00_core.ipynb #5186570e
 DEMO_TEXT = ['Instruction tuning teaches a pretrained model to follow instructions.',

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Mapping
 from langdetect.detector_factory import DetectorFactory, PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
-from .core import shared_data
+from .core import shared_data, read_jsonl
 
 # %% auto #0
 __all__ = ['PUNKT_ABBREVIATIONS', 'PUNKT_SENT_STARTERS', 'PUNKT_NUMBER_COLLOCATIONS', 'INSTRUCTIONS', 'RELATIONS', 'count_words',
@@ -367,10 +367,7 @@ def breakdown(results: list[dict], by: str = 'id') -> dict[str, dict]:
     return {k: dict(n=n[k], followed=ok[k], accuracy=ok[k] / n[k]) for k in sorted(n)}
 
 # %% ../nbs/08a_ifeval.ipynb #b8cb5013
-def _jsonl(path) -> list[dict]:
-    with open(path, encoding='utf-8') as f: return [json.loads(l) for l in f if l.strip()]
-
-def _rows(x) -> list: return x if isinstance(x, list) else _jsonl(x)
+def _rows(x) -> list: return x if isinstance(x, list) else read_jsonl(x)
 
 def load_ifeval(responses=None, # a jsonl of `prompt`, `response` (default: GPT-4's, from the paper), or a list of dicts
                 inputs=None, # the prompts jsonl (default: `shared_data('ifeval', 'input_data.jsonl')`), or a list of dicts

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import shared_data
+from .core import shared_data, read_jsonl
 from .evaluate import generate, fmt_stops
 
 # %% auto #0
@@ -217,7 +217,7 @@ def load_judge_prompts(path: str | Path | None = None, # default: `shared_data('
                       ) -> dict:
     "MT-Bench's judge prompts by name: dicts with `system_prompt`, `prompt_template`, `type`, `output_format`."
     path = Path(path) if path else shared_data('mt_bench', 'judge_prompts.jsonl')
-    return {d['name']: d for d in map(json.loads, path.read_text().splitlines()) if d}
+    return {d['name']: d for d in read_jsonl(path)}
 
 def judge_prompt(prompts: dict, kind: str, question, answers: Sequence, ref=None) -> tuple[str, str]:
     "The (system, user) messages of MT-Bench's `kind` ('pair' or 'single') prompt for a question, answers and optional reference."
@@ -259,13 +259,13 @@ def load_mt_bench(path: str | Path | None = None, # default: `shared_data('mt_be
                  ) -> list[dict]:
     "The MT-Bench questions: dicts with `question_id`, `category`, `turns`; references (if shipped) under `reference`."
     path = Path(path) if path else shared_data('mt_bench', 'question.jsonl')
-    qs = [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    qs = read_jsonl(path)
     for i, q in enumerate(qs):
         for k in ('question_id', 'category', 'turns'):
             if k not in q: raise KeyError(f'question {i}: missing field {k!r}')
     ref = path.parent / 'reference_answer_gpt-4.jsonl'
     if ref.exists():
-        refs = {d['question_id']: d['choices'][0]['turns'] for d in map(json.loads, ref.read_text().splitlines()) if d}
+        refs = {d['question_id']: d['choices'][0]['turns'] for d in read_jsonl(ref)}
         for q in qs:
             if q['question_id'] in refs: q['reference'] = refs[q['question_id']]
     return qs

@@ -4,10 +4,13 @@ goals of the base-model issue (exact match >=80% on trained tasks with seen temp
 
     python benchmarks/base_sft_probe.py                       # shipped decoder, 5 CPU-minutes per run
     python benchmarks/base_sft_probe.py --base /tmp/pretrain/decoder --cpu-minutes 2 --runs base
+    python benchmarks/base_sft_probe.py --kind t5 --runs zeroshot,base --lr-base 1e-3
 
 The budget is process CPU time (`time.process_time`, one thread by default), so the numbers do not depend on how many
-other jobs share the machine. Answer-only loss; optionally mixed with language-model loss on the pre-training corpus
-(`--ptx`, InstructGPT's PPO-ptx idea applied to SFT). Prints one line per split and run, then a summary line.
+other jobs share the machine. The default recipe is the best measured (see the pre-training chapter): prompts in the
+corpus's quiz layout (`--format qa`), answer-only loss, lr 3e-4, and language-model loss on 4 blocks of corpus text
+mixed into every step with weight 0.5 (`--ptx`, InstructGPT's PPO-ptx idea applied to SFT; `--ptx 0` turns it off).
+Batches are drawn in length-sorted groups so they pad little. Prints one line per split and run, then a summary line.
 """
 from __future__ import annotations
 import argparse, json, os, random, sys, time
@@ -16,9 +19,9 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMER
 import numpy as np
 import torch
 
-from instruct_nb.core import lr_at, n_params, seed_everything, setup_cpu_training, tiny_causal_lm, autocast, ModelConfig
+from instruct_nb.core import lr_at, n_params, save, seed_everything, setup_cpu_training, tiny_causal_lm, tiny_t5, autocast, ModelConfig
 from instruct_nb.corpus import corpus
-from instruct_nb.pretrain import load_base, exact_match, token_stream, lm_batches
+from instruct_nb.pretrain import PROMPT_FORMATS, answer, load_base, exact_match, prompt_format, task_prompts, token_stream, lm_batches
 from instruct_nb.tasks import TASKS
 
 
@@ -41,12 +44,22 @@ def sft_examples(tasks, n_per_task, seed=0):
     return out
 
 
-def sft_batch(tok, pairs, max_len=160):
-    "Right-padded batch with labels only on the answer and `</s>` (prompt = `<s>` + input + newline)."
-    ids, labels = [], []
+def seq2seq_batch(tok, pairs, fmt='qa', max_len=160):
+    "T5 batch: the input wrapped as `fmt` says (+ `</s>`) to the encoder, the answer (+ `</s>`) as labels."
+    wrap, _ = prompt_format(fmt)
+    x = tok([wrap.format(i) + tok.eos_token for i, _ in pairs], add_special_tokens=False, padding=True,
+            truncation=True, max_length=max_len, return_tensors='pt')
+    y = tok([t + tok.eos_token for _, t in pairs], add_special_tokens=False, padding=True, return_tensors='pt')['input_ids']
+    return dict(input_ids=x['input_ids'], attention_mask=x['attention_mask'], labels=y.masked_fill(y == tok.pad_token_id, -100))
+
+
+def sft_batch(tok, pairs, fmt='qa', max_len=160, seq2seq=False):
+    "Right-padded batch with labels only on the answer and `</s>` (prompt = `<s>` + the input wrapped as `fmt` says)."
+    if seq2seq: return seq2seq_batch(tok, pairs, fmt, max_len)
+    (wrap, lead), ids, labels = prompt_format(fmt), [], []
     for inp, tgt in pairs:
-        p = tok(tok.bos_token + inp + '\n', add_special_tokens=False)['input_ids']
-        a = tok(tgt, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
+        p = tok(tok.bos_token + wrap.format(inp), add_special_tokens=False)['input_ids']
+        a = tok(lead + tgt, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
         x = (p + a)[:max_len]
         ids.append(x); labels.append(([-100] * len(p) + a)[:max_len])
     L = max(map(len, ids))
@@ -56,20 +69,29 @@ def sft_batch(tok, pairs, max_len=160):
                 labels=torch.tensor([pad(s, -100) for s in labels]))
 
 
-def sft(model, tok, pairs, cpu_minutes, lr, bs=32, ptx=0.0, ptx_stream=None, warmup=30, seed=0, log=True,
-        probe_at=(), probe=None):
+def length_grouped(pairs, bs, rng, group=8):
+    "Endless batches of `bs` random pairs; each run of `group` batches is drawn together and sorted by length, so a batch pads little."
+    while True:
+        pool = sorted(rng.sample(pairs, bs * group), key=lambda p: len(p[0]) + len(p[1]))
+        chunks = [pool[i:i + bs] for i in range(0, len(pool), bs)]
+        rng.shuffle(chunks); yield from chunks
+
+
+def sft(model, tok, pairs, cpu_minutes, lr, bs=32, ptx=0.0, ptx_stream=None, ptx_bs=8, warmup=30, seed=0, log=True,
+        probe_at=(), probe=None, fmt='qa'):
     "Fine-tune for `cpu_minutes` of process CPU time; lr warms up then decays (cosine) with the CPU time used."
     marks, trace = sorted(probe_at), []
     seed_everything(seed); setup_cpu_training()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    lm = lm_batches(ptx_stream, 128, 8, seed) if ptx else None
+    lm = lm_batches(ptx_stream, 128, ptx_bs, seed) if ptx else None
+    batches = length_grouped(pairs, bs, random.Random(seed))
     rng, budget, c0, t0, step, losses = random.Random(seed), cpu_minutes * 60, time.process_time(), time.perf_counter(), 0, []
     while (used := time.process_time() - c0) < budget:
         frac = used / budget
         for g in opt.param_groups: g['lr'] = lr_at(int(frac * 1000), 1000, lr) if step >= warmup else lr * (step + 1) / warmup
         with autocast('cpu', torch.bfloat16):
-            loss = model(**sft_batch(tok, rng.sample(pairs, bs))).loss
+            loss = model(**sft_batch(tok, next(batches), fmt, seq2seq=model.config.is_encoder_decoder)).loss
             if lm: loss = loss + ptx * model(**next(lm)).loss
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
@@ -83,50 +105,71 @@ def sft(model, tok, pairs, cpu_minutes, lr, bs=32, ptx=0.0, ptx_stream=None, war
                 final_loss=round(float(np.mean(losses[-50:])), 4), **({'probes': trace} if trace else {}))
 
 
-def evaluate(model, tok, train, held, n):
+def evaluate(model, tok, train, held, n, fmt='qa'):
     model.eval()
-    r = dict(seen=exact_match(model, tok, train, n, 'seen'), unseen=exact_match(model, tok, train, n, 'unseen'),
-             heldout=exact_match(model, tok, held, n, 'all'))
+    r = dict(seen=exact_match(model, tok, train, n, 'seen', fmt=fmt), unseen=exact_match(model, tok, train, n, 'unseen', fmt=fmt),
+             heldout=exact_match(model, tok, held, n, 'all', fmt=fmt))
     return {k: (float(np.mean(list(v.values()))), v) for k, v in r.items()}
+
+
+def show_errors(model, tok, tasks, n, fmt):
+    "Print up to `n` wrong answers per task (seen templates), as prompt tail, target and answer."
+    from instruct_nb.tasks import normalize
+    rows = task_prompts(tasks, 4 * n, 'seen')
+    preds = answer(model.eval(), tok, [r[1] for r in rows], fmt=fmt)
+    shown = {}
+    for (name, inp, tgt), p in zip(rows, preds):
+        if normalize(p) != normalize(tgt) and shown.get(name, 0) < n:
+            shown[name] = shown.get(name, 0) + 1; print(f'  {name}: ...{inp[-60:]!r} -> {p!r} (want {tgt!r})')
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--base', default=None, help='directory of a pretrained decoder (default: the shipped one)')
+    p.add_argument('--kind', default='decoder', choices=['decoder', 't5'], help='which base model')
+    p.add_argument('--base', default=None, help='directory of a pretrained base of --kind (default: the shipped one)')
     p.add_argument('--runs', default='zeroshot,base,scratch', help='comma list of: zeroshot, base, scratch')
     p.add_argument('--cpu-minutes', type=float, default=5.0, help='SFT budget per run, in process CPU minutes')
+    p.add_argument('--format', default='qa', choices=sorted(PROMPT_FORMATS), help='prompt format for SFT and evaluation (default: qa)')
     p.add_argument('--lr-base', type=float, default=3e-4); p.add_argument('--lr-scratch', type=float, default=1e-3)
-    p.add_argument('--ptx', type=float, default=0.0, help='weight of corpus LM loss mixed into SFT (0: none)')
+    p.add_argument('--ptx', type=float, default=0.5, help='weight of corpus LM loss mixed into SFT (0: none; decoder only)')
+    p.add_argument('--ptx-bs', type=int, default=4, help='corpus blocks of 128 tokens per SFT step for --ptx')
     p.add_argument('--heldout', default='closed_book_qa,counting', help='held-out clusters')
     p.add_argument('--n-train', type=int, default=300, help='SFT examples per trained task')
     p.add_argument('--n-eval', type=int, default=20, help='evaluation examples per task and split')
     p.add_argument('--threads', type=int, default=1); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--save', default=None, help='save each fine-tuned model to SAVE/RUN')
+    p.add_argument('--show-errors', type=int, default=0, help='print this many wrong answers of each of the worst trained tasks')
     p.add_argument('--probe-at', default='', help='comma list of CPU-minutes at which to print held-out exact match (10 per task)')
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     train, held = split_tasks(a.heldout.split(','))
     print(f'{len(train)} trained tasks, {len(held)} held-out tasks ({a.heldout}): {held}', flush=True)
     pairs = sft_examples(train, a.n_train, a.seed)
-    base, tok = load_base('decoder', path=a.base)
+    if a.kind == 't5': a.ptx = 0.0  # PTX is implemented for the decoder only
+    base, tok = load_base(a.kind, path=a.base)
     stream = token_stream(tok, corpus(1_000_000, seed=0)) if a.ptx else None
     results = {}
     marks = [float(x) for x in a.probe_at.split(',') if x]
-    probe = lambda m: round(float(np.mean(list(exact_match(m.eval(), tok, held, 10, 'all').values()))), 3)
+    probe = lambda m: round(float(np.mean(list(exact_match(m.eval(), tok, held, 10, 'all', fmt=a.format).values()))), 3)
     for run in a.runs.split(','):
         if run == 'zeroshot': model, info = base, {}
         elif run == 'base':
-            model, _ = load_base('decoder', path=a.base)
-            info = sft(model, tok, pairs, a.cpu_minutes, a.lr_base, ptx=a.ptx, ptx_stream=stream, seed=a.seed, probe_at=marks, probe=probe)
+            model, _ = load_base(a.kind, path=a.base)
+            info = sft(model, tok, pairs, a.cpu_minutes, a.lr_base, ptx=a.ptx, ptx_stream=stream, ptx_bs=a.ptx_bs, seed=a.seed, probe_at=marks, probe=probe, fmt=a.format)
         elif run == 'scratch':
-            model = tiny_causal_lm(tok, ModelConfig(**{k: getattr(base.config, v) for k, v in
-                dict(d_model='hidden_size', n_layers='num_hidden_layers', n_heads='num_attention_heads', d_ff='intermediate_size').items()}), seed=a.seed)
-            info = sft(model, tok, pairs, a.cpu_minutes, a.lr_scratch, ptx=a.ptx, ptx_stream=stream, seed=a.seed, probe_at=marks, probe=probe)
+            names = (dict(d_model='d_model', n_layers='num_layers', n_heads='num_heads', d_ff='d_ff') if a.kind == 't5' else
+                     dict(d_model='hidden_size', n_layers='num_hidden_layers', n_heads='num_attention_heads', d_ff='intermediate_size'))
+            model = (tiny_t5 if a.kind == 't5' else tiny_causal_lm)(tok, ModelConfig(**{k: getattr(base.config, v) for k, v in names.items()}), seed=a.seed)
+            info = sft(model, tok, pairs, a.cpu_minutes, a.lr_scratch, ptx=a.ptx, ptx_stream=stream, ptx_bs=a.ptx_bs, seed=a.seed, probe_at=marks, probe=probe, fmt=a.format)
         else: raise SystemExit(f'unknown run {run!r}: expected zeroshot, base or scratch')
-        r = evaluate(model, tok, train, held, a.n_eval)
+        r = evaluate(model, tok, train, held, a.n_eval, a.format)
         results[run] = {k: round(v[0], 3) for k, v in r.items()} | info
         print(f'[{run}] ' + '  '.join(f'{k} {v[0]:.3f}' for k, v in r.items()) + f'  {info}', flush=True)
         print(f'[{run}] held-out per task: ' + ', '.join(f'{k} {v:.2f}' for k, v in r['heldout'][1].items()), flush=True)
-        print(f'[{run}] worst trained (seen): ' + ', '.join(f'{k} {v:.2f}' for k, v in sorted(r['seen'][1].items(), key=lambda kv: kv[1])[:6]), flush=True)
+        worst = sorted(r['seen'][1].items(), key=lambda kv: kv[1])[:6]
+        print(f'[{run}] worst trained (seen): ' + ', '.join(f'{k} {v:.2f}' for k, v in worst), flush=True)
+        if a.show_errors: show_errors(model, tok, [k for k, _ in worst], a.show_errors, a.format)
+        if a.save and run != 'zeroshot': save(model, tok, os.path.join(a.save, run))
     print('RESULT ' + json.dumps(results))
     return results
 

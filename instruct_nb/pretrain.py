@@ -16,9 +16,9 @@ from .core import (CHAT_TOKENS, PAD, BOS, EOS, ModelConfig, tiny_t5, tiny_causal
                               load_tokenizer, save, seed_everything, train_loop, get_device, autocast, autocast_dtype)
 
 # %% auto #0
-__all__ = ['BASE_DIR', 'sentinels', 'train_bpe', 'noise_mask', 'span_corrupt', 'token_stream', 'lm_batches', 't5_batches',
-           'PretrainConfig', 'build', 'save_base', 'pretrain', 'main', 'load_base', 'base_meta', 'heldout_loss',
-           'answer', 'task_prompts', 'exact_match', 'fact_recall']
+__all__ = ['BASE_DIR', 'PROMPT_FORMATS', 'sentinels', 'train_bpe', 'noise_mask', 'span_corrupt', 'token_stream', 'lm_batches',
+           't5_batches', 'PretrainConfig', 'build', 'save_base', 'pretrain', 'main', 'load_base', 'base_meta',
+           'heldout_loss', 'prompt_format', 'answer', 'task_prompts', 'exact_match', 'fact_recall']
 
 # %% ../nbs/03_pretrain.ipynb #a13809cf
 def sentinels(n: int = 100) -> list[str]:
@@ -129,12 +129,12 @@ class PretrainConfig:
     n_heads: int = 4               # attention heads
     d_ff: int = 768                # feed-forward width
     # data
-    corpus_bytes: int = 6_000_000  # size of the generated corpus (`instruct_nb.corpus.corpus`)
+    corpus_bytes: int = 8_000_000  # size of the generated corpus (`instruct_nb.corpus.corpus`)
     vocab_size: int = 2048         # BPE vocabulary, specials included
     seq_len: int = 128             # tokens per training block (T5: before corruption)
     # training
     bs: int = 16                   # blocks per step
-    steps: int = 3500              # optimiser steps (the shipped decoder)
+    steps: int = 4500              # optimiser steps (the shipped decoder)
     lr: float = 2e-3               # peak learning rate (cosine decay to 10%)
     warmup: int = 200              # linear warm-up steps
     weight_decay: float = 0.01     # AdamW weight decay
@@ -153,7 +153,7 @@ class PretrainConfig:
     @classmethod
     def t5(cls) -> 'PretrainConfig':
         "The shipped T5: 3+3 layers, 4.95M parameters (9.9 MB in bf16)."
-        return cls('t5', d_model=256, n_layers=3, n_heads=4, d_ff=448, lr=2e-3, steps=900)
+        return cls('t5', d_model=256, n_layers=3, n_heads=4, d_ff=448, lr=5e-4, steps=4000)
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(d_model=self.d_model, n_layers=self.n_layers, n_heads=self.n_heads, d_ff=self.d_ff,
@@ -280,14 +280,26 @@ def heldout_loss(model, tok, texts: list[str], seq_len: int = 128, n_blocks: int
     b = {k: v.to(model.device) for k, v in next(it).items()}
     return model.eval()(**b).loss.item()
 
+PROMPT_FORMATS = {  # name -> (prompt around an instruction, text between prompt and answer)
+    'plain': ('{}\n', ''),         # the instruction, a newline, the answer
+    'qa': ('Q: {}\nA:', ' '),      # the corpus's quiz-page layout: "Q: <instruction>\nA: <answer>"
+}
+
+def prompt_format(fmt: str) -> tuple[str, str]:
+    "`(prompt, lead)` of format `fmt`, one of `PROMPT_FORMATS`."
+    if fmt not in PROMPT_FORMATS: raise ValueError(f'fmt={fmt!r}: expected one of {sorted(PROMPT_FORMATS)}')
+    return PROMPT_FORMATS[fmt]
+
 @torch.no_grad()
-def answer(model, tok, prompts: list[str], max_new_tokens: int = 24, bs: int = 64) -> list[str]:
+def answer(model, tok, prompts: list[str], max_new_tokens: int = 24, bs: int = 64,
+           fmt: str = 'qa', # how an instruction is put to the model (`PROMPT_FORMATS`)
+          ) -> list[str]:
     "Greedy answers of `model` to `prompts`: the first line of what it generates."
-    enc_dec, out = model.config.is_encoder_decoder, []
+    enc_dec, out, (wrap, _) = model.config.is_encoder_decoder, [], prompt_format(fmt)
     old, tok.padding_side = tok.padding_side, 'right' if enc_dec else 'left'
     try:
         for i in range(0, len(prompts), bs):
-            texts = [p + tok.eos_token if enc_dec else tok.bos_token + p + '\n' for p in prompts[i:i + bs]]  # as in training
+            texts = [wrap.format(p) + tok.eos_token if enc_dec else tok.bos_token + wrap.format(p) for p in prompts[i:i + bs]]
             x = tok(texts, return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
             g = model.generate(**x, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
                                eos_token_id=tok.eos_token_id)
@@ -309,11 +321,11 @@ def task_prompts(tasks: Iterable[str], n: int = 20, split: str = 'seen', seed: i
         out += [(name, *t.format(ex, rng.choice(ids))) for ex in t.examples(n, seed=seed)]
     return out
 
-def exact_match(model, tok, tasks: Iterable[str], n: int = 20, split: str = 'seen', seed: int = 1) -> dict:
-    "Exact match (the task suite's `score`) of `model` per task, on `n` examples of each under templates of `split`."
+def exact_match(model, tok, tasks: Iterable[str], n: int = 20, split: str = 'seen', seed: int = 1, fmt: str = 'qa') -> dict:
+    "Exact match (the task suite's `score`) of `model` per task, on `n` examples of each under templates of `split`, prompted in `fmt`."
     from instruct_nb.tasks import score
     rows = task_prompts(tasks, n, split, seed)
-    preds = answer(model, tok, [r[1] for r in rows])
+    preds = answer(model, tok, [r[1] for r in rows], fmt=fmt)
     res = {}
     for name in dict.fromkeys(r[0] for r in rows):
         idx = [i for i, r in enumerate(rows) if r[0] == name]

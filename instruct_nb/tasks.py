@@ -150,7 +150,7 @@ _t('word_length', 'counting', 'length', _word_ex(W.length), _ask('number of lett
 _t('vowel_count', 'counting', 'count_vowels', _word_ex(W.count_vowels), _ask('number of vowels', 'the word {w}', ('How many vowels are in {w}?',), O='in '), size=172, rationale=_SP)
 _t('letter_count', 'counting', 'count_letter', lambda r: (lambda w, c: dict(w=w, c=c, answer=W.count_letter(w, c), spelled=W.spell(w)))(*(lambda w: (w, r.choice(w)))(W.sample_word(r))),
    _ask("number of {c}'s", 'the word {w}', ('How many times does {c} appear in {w}?',), O='in '), size=800, rationale=_SP)
-_t('count_items', 'counting', 'length', lambda r: (lambda ws: dict(w=', '.join(ws), answer=len(ws)))(W.sample_words(r, r.randint(2, 6))),
+_t('count_items', 'counting', 'count_items', lambda r: (lambda ws: dict(w=', '.join(ws), answer=W.count_items(ws)))(W.sample_words(r, r.randint(2, 6))),
    _ask('number of items', 'this list: {w}', ('How many words are in this list: {w}?',), O='in '), size=5000)
 
 # %% ../nbs/01b_tasks.ipynb #d3a09c1a

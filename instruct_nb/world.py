@@ -12,9 +12,9 @@ from typing import Callable
 __all__ = ['CATEGORIES', 'NOUNS', 'THINGS', 'NAMES', 'DAYS', 'COUNTRY_OF', 'CITIES', 'COUNTRIES', 'SOUND_OF', 'COLOUR_OF',
            'POSITIVE', 'NEGATIVE', 'VERBS', 'PAST', 'TOPICS', 'TOPIC_OF', 'NUMBER_WORDS', 'VOWELS', 'SKILLS',
            'first_letter', 'last_letter', 'reverse', 'length', 'upper', 'count_letter', 'count_vowels', 'next_letter',
-           'spell', 'rhymes', 'plural', 'sort_words', 'sort_numbers', 'largest', 'smallest', 'add', 'subtract',
-           'parity', 'number_word', 'longer', 'alphabetical_first', 'category_of', 'is_a', 'country_of', 'sound_of',
-           'colour_of', 'odd_one_out', 'sentiment', 'topic', 'parse_event', 'sample_word', 'sample_words',
+           'spell', 'rhymes', 'plural', 'sort_words', 'count_items', 'sort_numbers', 'largest', 'smallest', 'add',
+           'subtract', 'parity', 'number_word', 'longer', 'alphabetical_first', 'category_of', 'is_a', 'country_of',
+           'sound_of', 'colour_of', 'odd_one_out', 'sentiment', 'topic', 'parse_event', 'sample_word', 'sample_words',
            'sample_number', 'sample_numbers', 'sample_category', 'sample_review', 'sample_topic_sentence', 'a_an',
            'event_text', 'sample_event', 'Skill']
 
@@ -107,6 +107,7 @@ def plural(w: str) -> str:
     return w + 's'
 
 def sort_words(ws) -> list: "`ws` in alphabetical order."; return sorted(ws)
+def count_items(ws) -> int: "How many items the list `ws` has."; return len(ws)
 def sort_numbers(xs) -> list: "`xs` from smallest to largest."; return sorted(xs)
 def largest(xs): "The largest of `xs`."; return max(xs)
 def smallest(xs): "The smallest of `xs`."; return min(xs)
@@ -250,6 +251,7 @@ _S = dict(
         *r.sample(tuple(CATEGORIES), 2)),
     sentiment=lambda r: dict(text=sample_review(r, negation=True)['text']),
     topic=lambda r: dict(text=sample_topic_sentence(r)['text']),
+    count_items=lambda r: dict(ws=sample_words(r, r.randint(2, 6))),
     parse_event=lambda r: dict(text=sample_event(r)['text']),
 )
 SKILLS = {n: Skill(n, globals()[n], s) for n, s in _S.items()}

@@ -104,10 +104,31 @@ def test_shipped_base(kind):
     assert next(model.parameters()).dtype == torch.float32
     meta = json.loads((BASE_DIR / kind / 'meta.json').read_text())
     assert meta['kind'] == kind and meta['train_tokens'] > 0 and meta['n_params'] > 1_000_000
-    out = answer(model, tok, ['The first letter of'], max_new_tokens=4)
-    assert len(out) == 1 and isinstance(out[0], str)
+    for fmt in ('plain', 'qa'):
+        out = answer(model, tok, ['The first letter of'], max_new_tokens=4, fmt=fmt)
+        assert len(out) == 1 and isinstance(out[0], str)
+    with pytest.raises(ValueError, match="fmt='chat'"): answer(model, tok, ['x'], fmt='chat')
 
 
 def test_load_base_errors(tmp_path):
     with pytest.raises(ValueError, match="kind='gpt'"): load_base('gpt')
     with pytest.raises(FileNotFoundError, match='no model.safetensors'): load_base(path=tmp_path)
+
+
+def test_probe_batches_label_only_the_answer():
+    "The SFT probe's batches: loss on the answer and `</s>` only, in both prompt formats and for T5."
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent.parent / 'benchmarks'))
+    from base_sft_probe import sft_batch, split_tasks
+    tok = load_base('decoder')[1]
+    for fmt, prompt in [('plain', 'Spell cat.\n'), ('qa', 'Q: Spell cat.\nA:')]:
+        b = sft_batch(tok, [('Spell cat.', 'c-a-t'), ('What is 2 plus 3?', '5')], fmt)
+        ids, lab = b['input_ids'][0].tolist(), b['labels'][0].tolist()
+        n = len(tok(tok.bos_token + prompt, add_special_tokens=False)['input_ids'])
+        assert tok.decode(ids[:n]) == tok.bos_token + prompt and all(l == -100 for l in lab[:n])
+        assert tok.decode([i for i, l in zip(ids, lab) if l != -100]).strip() == 'c-a-t' + tok.eos_token
+    b = sft_batch(tok, [('Spell cat.', 'c-a-t')], 'qa', seq2seq=True)
+    assert tok.decode(b['labels'][0]) == 'c-a-t' + tok.eos_token
+    assert tok.decode(b['input_ids'][0]) == 'Q: Spell cat.\nA:' + tok.eos_token
+    train, held = split_tasks(['closed_book_qa', 'counting'])
+    assert 'city_country' in held and 'longer_word' not in train and 'first_letter' in train  # longer_word shares `length`

@@ -77,7 +77,7 @@ def length_grouped(pairs, bs, rng, group=8):
         rng.shuffle(chunks); yield from chunks
 
 
-def sft(model, tok, pairs, cpu_minutes, lr, bs=32, ptx=0.0, ptx_stream=None, ptx_bs=8, warmup=30, seed=0, log=True,
+def sft(model, tok, pairs, cpu_minutes, lr, bs=32, ptx=0.0, ptx_stream=None, ptx_bs=4, warmup=30, seed=0, log=True,
         probe_at=(), probe=None, fmt='qa'):
     "Fine-tune for `cpu_minutes` of process CPU time; lr warms up then decays (cosine) with the CPU time used."
     marks, trace = sorted(probe_at), []
@@ -86,7 +86,7 @@ def sft(model, tok, pairs, cpu_minutes, lr, bs=32, ptx=0.0, ptx_stream=None, ptx
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     lm = lm_batches(ptx_stream, 128, ptx_bs, seed) if ptx else None
     batches = length_grouped(pairs, bs, random.Random(seed))
-    rng, budget, c0, t0, step, losses = random.Random(seed), cpu_minutes * 60, time.process_time(), time.perf_counter(), 0, []
+    budget, c0, t0, step, losses = cpu_minutes * 60, time.process_time(), time.perf_counter(), 0, []
     while (used := time.process_time() - c0) < budget:
         frac = used / budget
         for g in opt.param_groups: g['lr'] = lr_at(int(frac * 1000), 1000, lr) if step >= warmup else lr * (step + 1) / warmup

@@ -290,23 +290,26 @@ def prompt_format(fmt: str) -> tuple[str, str]:
     if fmt not in PROMPT_FORMATS: raise ValueError(f'fmt={fmt!r}: expected one of {sorted(PROMPT_FORMATS)}')
     return PROMPT_FORMATS[fmt]
 
+def _generate(model, tok, prompts: list[str], max_new_tokens: int = 24) -> list[str]:
+    "Greedy generations (new text only) for `prompts`, batched; left-padded for a decoder."
+    enc_dec = model.config.is_encoder_decoder
+    old, tok.padding_side = tok.padding_side, 'right' if enc_dec else 'left'
+    try:
+        x = tok([p + tok.eos_token for p in prompts] if enc_dec else prompts, return_tensors='pt', padding=True,
+                add_special_tokens=False).to(model.device)
+        g = model.generate(**x, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        return tok.batch_decode(g if enc_dec else g[:, x['input_ids'].shape[1]:], skip_special_tokens=True)
+    finally: tok.padding_side = old
+
 @torch.no_grad()
 def answer(model, tok, prompts: list[str], max_new_tokens: int = 24, bs: int = 64,
            fmt: str = 'qa', # how an instruction is put to the model (`PROMPT_FORMATS`)
           ) -> list[str]:
-    "Greedy answers of `model` to `prompts`: the first line of what it generates."
-    enc_dec, out, (wrap, _) = model.config.is_encoder_decoder, [], prompt_format(fmt)
-    old, tok.padding_side = tok.padding_side, 'right' if enc_dec else 'left'
-    try:
-        for i in range(0, len(prompts), bs):
-            texts = [wrap.format(p) + tok.eos_token if enc_dec else tok.bos_token + wrap.format(p) for p in prompts[i:i + bs]]
-            x = tok(texts, return_tensors='pt', padding=True, add_special_tokens=False).to(model.device)
-            g = model.generate(**x, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
-                               eos_token_id=tok.eos_token_id)
-            g = g if enc_dec else g[:, x['input_ids'].shape[1]:]
-            out += [t.strip().split('\n')[0].strip() for t in tok.batch_decode(g, skip_special_tokens=True)]
-    finally: tok.padding_side = old
-    return out
+    "Greedy answers of `model` to `prompts`, put as `fmt` says: the first line of what it generates."
+    wrap, _ = prompt_format(fmt)
+    texts = [wrap.format(p) if model.config.is_encoder_decoder else tok.bos_token + wrap.format(p) for p in prompts]
+    return [t.strip().split('\n')[0].strip() for i in range(0, len(texts), bs)
+            for t in _generate(model, tok, texts[i:i + bs], max_new_tokens)]
 
 # %% ../nbs/03_pretrain.ipynb #8a983ac7
 def task_prompts(tasks: Iterable[str], n: int = 20, split: str = 'seen', seed: int = 1) -> list[tuple[str, str, str]]:
@@ -352,14 +355,3 @@ def fact_recall(model, tok, n: int = 20, skills: Iterable[str] | None = None, se
         outs = _generate(model, tok, [r[0] for r in rows], max_new_tokens=12)
         res[s] = float(np.mean([bool(re.match(re.escape(a) + r'(?![\w-])', o.strip())) for o, (_, a) in zip(outs, rows)]))
     return res
-
-def _generate(model, tok, prompts: list[str], max_new_tokens: int = 24) -> list[str]:
-    "Greedy generations (new text only) for `prompts`, batched; left-padded for a decoder."
-    enc_dec = model.config.is_encoder_decoder
-    old, tok.padding_side = tok.padding_side, 'right' if enc_dec else 'left'
-    try:
-        x = tok([p + tok.eos_token for p in prompts] if enc_dec else prompts, return_tensors='pt', padding=True,
-                add_special_tokens=False).to(model.device)
-        g = model.generate(**x, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-        return tok.batch_decode(g if enc_dec else g[:, x['input_ids'].shape[1]:], skip_special_tokens=True)
-    finally: tok.padding_side = old

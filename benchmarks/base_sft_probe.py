@@ -166,6 +166,7 @@ def main(argv=None):
         results[run] = {k: round(v[0], 3) for k, v in r.items()} | info
         print(f'[{run}] ' + '  '.join(f'{k} {v[0]:.3f}' for k, v in r.items()) + f'  {info}', flush=True)
         print(f'[{run}] held-out per task: ' + ', '.join(f'{k} {v:.2f}' for k, v in r['heldout'][1].items()), flush=True)
+        print(f'[{run}] trained per task (seen): ' + ', '.join(f'{k} {v:.2f}' for k, v in r['seen'][1].items()), flush=True)
         worst = sorted(r['seen'][1].items(), key=lambda kv: kv[1])[:6]
         print(f'[{run}] worst trained (seen): ' + ', '.join(f'{k} {v:.2f}' for k, v in worst), flush=True)
         if a.show_errors: show_errors(model, tok, [k for k, _ in worst], a.show_errors, a.format)

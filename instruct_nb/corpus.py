@@ -10,8 +10,9 @@ from typing import Iterator
 from . import world as W
 
 # %% auto #0
-__all__ = ['FACTS', 'QUESTIONS', 'QUIZ_STYLES', 'DOC_KINDS', 'DEFAULT_MIX', 'say', 'fields', 'notes_doc', 'quiz_doc', 'story_doc',
-           'word_doc', 'documents', 'corpus']
+__all__ = ['FACTS', 'QUESTIONS', 'QUIZ_STYLES', 'ECHO_OPENERS', 'ECHO_AGAIN', 'READ_HEADS', 'READ_QUESTIONS', 'DOC_KINDS',
+           'DEFAULT_MIX', 'say', 'fields', 'notes_doc', 'quiz_doc', 'story_doc', 'word_doc', 'echo_doc', 'reading_doc',
+           'documents', 'corpus']
 
 # %% ../nbs/03a_corpus.ipynb #563a9a8d
 FACTS = {  # skill -> statement patterns
@@ -167,9 +168,61 @@ def word_doc(rng: random.Random) -> str:
     out = [rng.choice(FACTS[s]).format(**fields(s, kw, W.SKILLS[s].fn(**kw))) for s, kw in facts[:rng.randint(3, len(facts))]]
     return ' '.join(out)
 
+ECHO_OPENERS = ['The list was', 'We wrote down', 'On the board:', 'The code is', 'Items:', 'My notes say', 'She read out', 'The order was']
+ECHO_AGAIN = ['Say it again:', 'Once more:', 'Again,', 'Read back:', 'In that order:', 'To repeat,', 'I said', 'Copy:', 'That is,']
+
+def _echo_items(rng: random.Random) -> list[str]:
+    "3-9 words drawn from one pool (names, cities, nouns, days, numbers, letters) or from all of them."
+    pools = [W.NAMES, W.CITIES, W.NOUNS, W.DAYS, [str(i) for i in range(100)], list('abcdefghijklmnopqrstuvwxyz')]
+    pool = rng.choice(pools + [[w for p in pools[:5] for w in p]])
+    return [rng.choice(pool) for _ in range(rng.randint(3, 9))]
+
+def echo_doc(rng: random.Random) -> str:
+    "1-3 passages that repeat earlier text: a list said twice, a note quoted and read out, a list and its first items."
+    out = []
+    for _ in range(rng.randint(1, 3)):
+        r = rng.random()
+        if r < 0.5:
+            body = rng.choice([', ', ' ', ' - ', '; ']).join(_echo_items(rng))
+            out.append(f'{rng.choice(ECHO_OPENERS)} {body}. {rng.choice(ECHO_AGAIN)} {body}.')
+        elif r < 0.8:
+            note = ' '.join(W.sample_event(rng)['text'] for _ in range(rng.randint(1, 3)))
+            n1, n2 = rng.sample(W.NAMES, 2)
+            out.append(f'{n1} wrote: "{note}" Then {n2} read it out: "{note}"')
+        else:
+            items = _echo_items(rng); n = rng.randint(1, len(items) - 1)
+            first = 'one was' if n == 1 else f'{n} were'
+            out.append(f'{rng.choice(ECHO_OPENERS)} {", ".join(items)}. The first {first} {", ".join(items[:n])}.')
+    return ' '.join(out)
+
+READ_HEADS = ['A story.', 'From the diary:', 'News in brief.', 'Last week in town:', 'Notes from the trip.', '']
+READ_QUESTIONS = {  # slot -> (question, answer) patterns about one event, worded unlike the task templates
+    'who': [('Who was it that {did} the {what}?', '{who}'), ('Name the one who {did} the {what}.', '{who}')],
+    'where': [('What city was {who} in that day?', 'in {where}'), ('Where was the {what} {when_part}?', 'in {where}')],
+    'when': [('What day was {who} in {where}?', 'on {when}'), ('On what day did this happen to the {what}?', 'on {when}')],
+    'what': [('{who} {did} something. What was it?', '{a_what}'), ('What thing did {who} deal with in {where}?', 'the {what}')],
+}
+
+def reading_doc(rng: random.Random) -> str:
+    "A short account of 1-4 events, then 1-3 questions about it with their answers (a reading worksheet)."
+    events, names = [], set()
+    while len(events) < rng.randint(1, 4):       # one event per person, so every question has one answer
+        e = W.sample_event(rng)
+        if e['who'] not in names: events.append(e); names.add(e['who'])
+    head, item = rng.choice(READ_HEADS), rng.choice(QUIZ_STYLES)[1]
+    out = (head + ' ' if head else '') + ' '.join(e['text'] for e in events)
+    for _ in range(rng.randint(1, 3)):
+        e = rng.choice(events)
+        q, a = rng.choice(READ_QUESTIONS[rng.choice(list(READ_QUESTIONS))])
+        f = dict(e, a_what=('an ' if e['what'][0] in 'aeiou' else 'a ') + e['what'], when_part=f"on {e['when']}")
+        q, a = q.format(**f), a.format(**f)
+        n1, n2 = rng.sample(W.NAMES, 2)
+        out += item.format(q=q, a=a, A=a[:1].upper() + a[1:], n1=n1, n2=n2)
+    return out
+
 # %% ../nbs/03a_corpus.ipynb #a4f821ea
-DOC_KINDS = {'notes': notes_doc, 'quiz': quiz_doc, 'story': story_doc, 'word': word_doc}
-DEFAULT_MIX = {'notes': 0.4, 'quiz': 0.25, 'story': 0.15, 'word': 0.2}
+DOC_KINDS = {'notes': notes_doc, 'quiz': quiz_doc, 'story': story_doc, 'word': word_doc, 'reading': reading_doc, 'echo': echo_doc}
+DEFAULT_MIX = {'notes': 0.3, 'quiz': 0.2, 'story': 0.1, 'word': 0.15, 'reading': 0.15, 'echo': 0.1}
 
 def documents(seed: int = 0, # the corpus seed (use another seed for held-out text)
               mix: dict | None = None, # kind -> weight (default `DEFAULT_MIX`)

@@ -18,7 +18,7 @@ from .core import (CHAT_TOKENS, PAD, BOS, EOS, ModelConfig, tiny_t5, tiny_causal
 # %% auto #0
 __all__ = ['BASE_DIR', 'PROMPT_FORMATS', 'sentinels', 'train_bpe', 'noise_mask', 'span_corrupt', 'token_stream', 'lm_batches',
            't5_batches', 'PretrainConfig', 'build', 'save_base', 'pretrain', 'main', 'load_base', 'base_meta',
-           'heldout_loss', 'prompt_format', 'answer', 'task_prompts', 'exact_match', 'fact_recall']
+           'heldout_loss', 'prompt_format', 'answer', 'task_prompts', 'exact_match', 'fact_recall', 'copy_score']
 
 # %% ../nbs/03_pretrain.ipynb #a13809cf
 def sentinels(n: int = 100) -> list[str]:
@@ -153,7 +153,7 @@ class PretrainConfig:
     @classmethod
     def t5(cls) -> 'PretrainConfig':
         "The shipped T5: 3+3 layers, 4.95M parameters (9.9 MB in bf16)."
-        return cls('t5', d_model=256, n_layers=3, n_heads=4, d_ff=448, lr=5e-4, steps=4000)
+        return cls('t5', d_model=256, n_layers=3, n_heads=4, d_ff=448, lr=5e-4, steps=6000)
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(d_model=self.d_model, n_layers=self.n_layers, n_heads=self.n_heads, d_ff=self.d_ff,
@@ -355,3 +355,22 @@ def fact_recall(model, tok, n: int = 20, skills: Iterable[str] | None = None, se
         outs = _generate(model, tok, [r[0] for r in rows], max_new_tokens=12)
         res[s] = float(np.mean([bool(re.match(re.escape(a) + r'(?![\w-])', o.strip())) for o, (_, a) in zip(outs, rows)]))
     return res
+
+# %% ../nbs/03_pretrain.ipynb #75ac2b98
+@torch.no_grad()
+def copy_score(model, tok, n: int = 32, length: int = 20, span: int = 5, seed: int = 0) -> float:
+    "In-context copying: the share of a repeated sequence of `length` random words that `model` predicts from the first copy."
+    words = sorted(i for t, i in tok.get_vocab().items() if t.startswith('Ġ') and t[1:].isalpha())
+    if len(words) < length: raise ValueError(f'the tokenizer has {len(words)} whole-word tokens; need length={length}')
+    rng = np.random.default_rng(seed)
+    x = torch.tensor(np.stack([rng.choice(words, length, replace=False) for _ in range(n)]))
+    col = lambda v: torch.full((n, 1), v)
+    if model.config.is_encoder_decoder:  # T5: the second copy has `span` words blanked out; the decoder fills them in
+        k, s0 = (length - span) // 2, tok.convert_tokens_to_ids(sentinels(1))[0]
+        inp = torch.cat([x, x[:, :k], col(s0), x[:, k + span:], col(tok.eos_token_id)], 1)
+        lab = torch.cat([col(s0), x[:, k:k + span], col(tok.eos_token_id)], 1)
+        pred = model(input_ids=inp.to(model.device), labels=lab.to(model.device)).logits.argmax(-1).cpu()
+        return (pred[:, 1:1 + span] == lab[:, 1:1 + span]).float().mean().item()
+    ids = torch.cat([col(tok.bos_token_id), x, x], 1)  # decoder: predict words 2..length of the second copy
+    pred = model(input_ids=ids.to(model.device)).logits.argmax(-1).cpu()
+    return (pred[:, length + 1:-1] == ids[:, length + 2:]).float().mean().item()

@@ -132,3 +132,27 @@ def test_probe_batches_label_only_the_answer():
     assert tok.decode(b['input_ids'][0]) == 'Q: Spell cat.\nA:' + tok.eos_token
     train, held = split_tasks(['closed_book_qa', 'counting'])
     assert 'city_country' in held and 'longer_word' not in train and 'first_letter' in train  # longer_word shares `length`
+
+
+def test_copy_score_indexing():
+    "`copy_score` gives 1.0 to a perfect copier and 0.0 to a model that repeats its input token, for both kinds."
+    from types import SimpleNamespace
+    from instruct_nb.pretrain import copy_score
+    tok = load_base('decoder')[1]
+    V, L = len(tok), 20
+
+    class Copier(torch.nn.Module):                      # decoder: at position t of the second copy, predict token t-L+1
+        def __init__(self, shift): super().__init__(); self.shift, self.config = shift, SimpleNamespace(is_encoder_decoder=False)
+        device = torch.device('cpu')
+        def forward(self, input_ids, **kw):
+            src = torch.roll(input_ids, -self.shift, dims=1) if self.shift else input_ids
+            return SimpleNamespace(logits=torch.nn.functional.one_hot(src, V).float())
+
+    class Filler(torch.nn.Module):                      # T5: logits at position i predict labels[i]; this oracle is always right
+        config, device = SimpleNamespace(is_encoder_decoder=True), torch.device('cpu')
+        def forward(self, input_ids, labels, **kw): return SimpleNamespace(logits=torch.nn.functional.one_hot(labels, V).float())
+
+    assert copy_score(Copier(1 - L), tok, length=L) == 1.0
+    assert copy_score(Copier(0), tok, length=L) == 0.0
+    assert copy_score(Filler(), tok, length=L) == 1.0
+    with pytest.raises(ValueError, match='need length=100000'): copy_score(Copier(0), tok, length=100_000)

@@ -171,10 +171,12 @@ def word_doc(rng: random.Random) -> str:
 ECHO_OPENERS = ['The list was', 'We wrote down', 'On the board:', 'The code is', 'Items:', 'My notes say', 'She read out', 'The order was']
 ECHO_AGAIN = ['Say it again:', 'Once more:', 'Again,', 'Read back:', 'In that order:', 'To repeat,', 'I said', 'Copy:', 'That is,']
 
+_POOLS = [W.NAMES, W.CITIES, W.NOUNS, W.DAYS, [str(i) for i in range(100)], list('abcdefghijklmnopqrstuvwxyz')]
+_POOLS.append([w for p in _POOLS[:5] for w in p])  # everything but letters
+
 def _echo_items(rng: random.Random) -> list[str]:
-    "3-9 words drawn from one pool (names, cities, nouns, days, numbers, letters) or from all of them."
-    pools = [W.NAMES, W.CITIES, W.NOUNS, W.DAYS, [str(i) for i in range(100)], list('abcdefghijklmnopqrstuvwxyz')]
-    pool = rng.choice(pools + [[w for p in pools[:5] for w in p]])
+    "3-9 words drawn from one pool (names, cities, nouns, days, numbers, letters) or from all but letters."
+    pool = rng.choice(_POOLS)
     return [rng.choice(pool) for _ in range(rng.randint(3, 9))]
 
 def echo_doc(rng: random.Random) -> str:
@@ -198,7 +200,7 @@ def echo_doc(rng: random.Random) -> str:
 READ_HEADS = ['A story.', 'From the diary:', 'News in brief.', 'Last week in town:', 'Notes from the trip.', '']
 READ_QUESTIONS = {  # slot -> (question, answer) patterns about one event, worded unlike the task templates
     'who': [('Who was it that {did} the {what}?', '{who}'), ('Name the one who {did} the {what}.', '{who}')],
-    'where': [('What city was {who} in that day?', 'in {where}'), ('Where was the {what} {when_part}?', 'in {where}')],
+    'where': [('What city was {who} in that day?', 'in {where}'), ('Where was the {what} on {when}?', 'in {where}')],
     'when': [('What day was {who} in {where}?', 'on {when}'), ('On what day did this happen to the {what}?', 'on {when}')],
     'what': [('{who} {did} something. What was it?', '{a_what}'), ('What thing did {who} deal with in {where}?', 'the {what}')],
 }
@@ -207,6 +209,7 @@ def reading_doc(rng: random.Random) -> str:
     "A short account of 1-4 events, then 1-3 questions about it with their answers (a reading worksheet)."
     events, names = [], set()
     while len(events) < rng.randint(1, 4):       # one event per person, so every question has one answer
+        # (the bound is redrawn on every pass, which favours short accounts; the shipped bases were trained on this)
         e = W.sample_event(rng)
         if e['who'] not in names: events.append(e); names.add(e['who'])
     head, item = rng.choice(READ_HEADS), rng.choice(QUIZ_STYLES)[1]
@@ -214,7 +217,7 @@ def reading_doc(rng: random.Random) -> str:
     for _ in range(rng.randint(1, 3)):
         e = rng.choice(events)
         q, a = rng.choice(READ_QUESTIONS[rng.choice(list(READ_QUESTIONS))])
-        f = dict(e, a_what=('an ' if e['what'][0] in 'aeiou' else 'a ') + e['what'], when_part=f"on {e['when']}")
+        f = dict(e, a_what=('an ' if e['what'][0] in 'aeiou' else 'a ') + e['what'])
         q, a = q.format(**f), a.format(**f)
         n1, n2 = rng.sample(W.NAMES, 2)
         out += item.format(q=q, a=a, A=a[:1].upper() + a[1:], n1=n1, n2=n2)

@@ -145,8 +145,7 @@ def test_copy_score_indexing():
         def __init__(self, shift): super().__init__(); self.shift, self.config = shift, SimpleNamespace(is_encoder_decoder=False)
         device = torch.device('cpu')
         def forward(self, input_ids, **kw):
-            src = torch.roll(input_ids, -self.shift, dims=1) if self.shift else input_ids
-            return SimpleNamespace(logits=torch.nn.functional.one_hot(src, V).float())
+            return SimpleNamespace(logits=torch.nn.functional.one_hot(torch.roll(input_ids, -self.shift, dims=1), V).float())
 
     class Filler(torch.nn.Module):                      # T5: logits at position i predict labels[i]; this oracle is always right
         config, device = SimpleNamespace(is_encoder_decoder=True), torch.device('cpu')

@@ -17,7 +17,7 @@ from torch import nn
 __all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'DEMO_TEXT', 'get_device', 'seed_everything', 'autocast_dtype', 'autocast',
            'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5', 'tiny_causal_lm',
            'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at', 'save_checkpoint',
-           'load_checkpoint', 'train_loop', 'shared_data', 'read_jsonl', 'demo']
+           'load_checkpoint', 'train_loop', 'AdamWScale', 'make_optimizer', 'shared_data', 'read_jsonl', 'demo']
 
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -308,6 +308,44 @@ def _cycle(batches):
         yield from batches; return
     if not batches: raise ValueError('batches is empty: nothing to train on')
     while True: yield from batches
+
+# %% ../nbs/00_core.ipynb #e74b5b59
+class AdamWScale(torch.optim.Optimizer):
+    "AdamW whose step for each tensor is scaled by that tensor's RMS (at least 1e-3): Adafactor's relative step, nanoT5's T5 optimiser."
+    def __init__(self, params, lr: float = 2e-2, betas: tuple = (0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0):
+        if lr <= 0: raise ValueError(f'lr={lr}: must be positive')
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad(): loss = closure()
+        for g in self.param_groups:
+            (b1, b2), lr = g['betas'], g['lr']
+            for p in g['params']:
+                if p.grad is None: continue
+                st = self.state[p]
+                if not st: st.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                st['step'] += 1; t = st['step']
+                st['exp_avg'].lerp_(p.grad, 1 - b1)
+                st['exp_avg_sq'].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                rms = max(p.float().pow(2).mean().sqrt().item(), 1e-3)
+                size = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * rms
+                p.addcdiv_(st['exp_avg'], st['exp_avg_sq'].sqrt().add_(g['eps']), value=-size)
+                if g['weight_decay']: p.mul_(1 - lr * g['weight_decay'])
+        return loss
+
+def make_optimizer(model: nn.Module, # whose trainable parameters to optimise
+                   name: str = 'adamw', # 'adamw' (torch's AdamW) or 'adamw_scale' (`AdamWScale`, for T5)
+                   lr: float = 1e-3, # peak learning rate (`train_loop` schedules it)
+                   weight_decay: float = 0.0, # decoupled weight decay
+                  ) -> torch.optim.Optimizer:
+    "The optimiser called `name` over `model`'s trainable parameters."
+    params = [p for p in model.parameters() if p.requires_grad]
+    if name == 'adamw': return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == 'adamw_scale': return AdamWScale(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer={name!r}: expected 'adamw' or 'adamw_scale'")
 
 # %% ../nbs/00_core.ipynb #2f5ea06f
 def shared_data(*parts: str, # path components under the data folder, e.g. 'ifeval', 'input_data.jsonl'

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from .core import (CHAT_TOKENS, PAD, BOS, EOS, ModelConfig, tiny_t5, tiny_causal_lm, n_params, load_model,
-                              load_tokenizer, save, seed_everything, train_loop, get_device, autocast, autocast_dtype)
+                              load_tokenizer, save, seed_everything, train_loop, make_optimizer, get_device, autocast,
+                              autocast_dtype)
 
 # %% auto #0
 __all__ = ['BASE_DIR', 'PROMPT_FORMATS', 'sentinels', 'train_bpe', 'noise_mask', 'span_corrupt', 'token_stream', 'lm_batches',
@@ -107,18 +108,30 @@ def lm_batches(stream: np.ndarray, seq_len: int, bs: int, seed: int = 0) -> Iter
         yield dict(input_ids=x, labels=x)
 
 def t5_batches(stream: np.ndarray, tok, seq_len: int, bs: int, seed: int = 0,
-               density: float = 0.15, mean_span: float = 3.0) -> Iterator[dict]:
-    "Endless span-corruption batches from random `seq_len`-token blocks of `stream`."
+               density: float = 0.15, mean_span: float = 3.0,
+               prefix_lm: float = 0.0, # share of batches that are prefix-LM instead (encoder: a block's start; decoder: the rest)
+              ) -> Iterator[dict]:
+    "Endless span-corruption batches from random `seq_len`-token blocks of `stream`, with a `prefix_lm` share of prefix-LM batches."
     if len(stream) <= seq_len: raise ValueError(f'stream has {len(stream)} tokens; need more than seq_len={seq_len}')
+    if not 0 <= prefix_lm <= 1: raise ValueError(f'prefix_lm={prefix_lm}: must be a share between 0 and 1')
     rng = np.random.default_rng(seed)
     sids = tok.convert_tokens_to_ids(sentinels(100))
     while True:
+        if prefix_lm and rng.random() < prefix_lm:   # one split point per batch, so nothing needs padding
+            k = int(rng.integers(seq_len // 4, 3 * seq_len // 4 + 1))
+            x = np.stack([stream[s:s + seq_len] for s in rng.integers(0, len(stream) - seq_len, bs)]).astype(np.int64)
+            eos = np.full((bs, 1), tok.eos_token_id)
+            yield dict(input_ids=torch.from_numpy(np.concatenate([x[:, :k], eos], 1)),     # (B, k + 1)
+                       labels=torch.from_numpy(np.concatenate([x[:, k:], eos], 1)))        # (B, T - k + 1)
+            continue
         pairs = [span_corrupt(stream[s:s + seq_len], noise_mask(seq_len, rng, density, mean_span), sids, tok.eos_token_id)
                  for s in rng.integers(0, len(stream) - seq_len, bs)]
         yield dict(input_ids=torch.from_numpy(np.stack([p[0] for p in pairs]).astype(np.int64)),   # (B, ~0.9 T)
                    labels=torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64)))      # (B, ~0.25 T)
 
 # %% ../nbs/03_pretrain.ipynb #78255b12
+_T5_OPTIM = dict(optimizer='adamw_scale', lr=2e-2, weight_decay=0.0)  # nanoT5's recipe (see `core.AdamWScale`)
+
 @dataclass
 class PretrainConfig:
     "A pre-training run: model sizes, corpus and tokenizer, optimisation."
@@ -137,23 +150,26 @@ class PretrainConfig:
     steps: int = 4500              # optimiser steps (the shipped decoder)
     lr: float = 2e-3               # peak learning rate (cosine decay to 10%)
     warmup: int = 200              # linear warm-up steps
-    weight_decay: float = 0.01     # AdamW weight decay
+    weight_decay: float = 0.01     # decoupled weight decay
+    optimizer: str = 'adamw'       # 'adamw', or 'adamw_scale' (steps relative to each weight's size; what T5 needs)
+    prefix_lm: float = 0.0         # T5: share of prefix-LM batches among the span-corruption ones
     seed: int = 0                  # seeds the corpus, the tokenizer data, the initialisation and the batches
     cpu_bf16: bool = True          # bf16 autocast on the CPU (measured below)
 
     def __post_init__(self):
         if self.kind not in ('decoder', 't5'): raise ValueError(f"kind={self.kind!r}: expected 'decoder' or 't5'")
+        if self.optimizer not in ('adamw', 'adamw_scale'): raise ValueError(f"optimizer={self.optimizer!r}: expected 'adamw' or 'adamw_scale'")
 
     @classmethod
     def tiny(cls, kind: str = 'decoder') -> 'PretrainConfig':
         "A run that takes seconds on a laptop CPU."
         return cls(kind, d_model=64, n_layers=2, n_heads=4, d_ff=128, corpus_bytes=200_000, vocab_size=512,
-                   seq_len=64, bs=8, steps=20, warmup=5)
+                   seq_len=64, bs=8, steps=20, warmup=5, **(_T5_OPTIM if kind == 't5' else {}))
 
     @classmethod
     def t5(cls) -> 'PretrainConfig':
         "The shipped T5: 3+3 layers, 4.95M parameters (9.9 MB in bf16)."
-        return cls('t5', d_model=256, n_layers=3, n_heads=4, d_ff=448, lr=5e-4, steps=6000)
+        return cls('t5', d_model=256, n_layers=3, n_heads=4, d_ff=448, steps=6000, prefix_lm=0.5, **_T5_OPTIM)
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(d_model=self.d_model, n_layers=self.n_layers, n_heads=self.n_heads, d_ff=self.d_ff,
@@ -170,7 +186,8 @@ def build(cfg: PretrainConfig):
     if cfg.kind == 'decoder':
         model, batches = tiny_causal_lm(tok, mcfg, seed=cfg.seed), lm_batches(stream, cfg.seq_len, cfg.bs, cfg.seed)
     else:
-        model, batches = tiny_t5(tok, mcfg, seed=cfg.seed), t5_batches(stream, tok, cfg.seq_len, cfg.bs, cfg.seed)
+        model, batches = tiny_t5(tok, mcfg, seed=cfg.seed), t5_batches(stream, tok, cfg.seq_len, cfg.bs, cfg.seed,
+                                                                      prefix_lm=cfg.prefix_lm)
     return tok, stream, model, batches
 
 # %% ../nbs/03_pretrain.ipynb #8f39d013
@@ -204,8 +221,8 @@ def pretrain(cfg: PretrainConfig, # the run
     def cb(step, loss, m):
         losses.append(loss)
         if out and ckpt_every and (step + 1) % ckpt_every == 0: save_base(m, tok, out, meta(step + 1, losses))
-    train_loop(model, batches, cfg.steps, lr=cfg.lr, warmup=cfg.warmup, weight_decay=cfg.weight_decay,
-               device=device, cpu_bf16=cfg.cpu_bf16, log_every=log_every, callback=cb)
+    train_loop(model, batches, cfg.steps, lr=cfg.lr, warmup=cfg.warmup, device=device, cpu_bf16=cfg.cpu_bf16,
+               log_every=log_every, callback=cb, optimizer=make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay))
     m = meta(cfg.steps, losses)
     if out: save_base(model, tok, out, m)
     return model.eval(), tok, m
@@ -230,7 +247,8 @@ def _fit_steps(cfg, minutes: float, device=None, probe: int = 6) -> int:
     "Steps that fit in `minutes`, from timing `probe` steps of a throwaway copy of the run."
     tok, stream, model, batches = build(PretrainConfig(**{**asdict(cfg), 'corpus_bytes': 300_000}))
     t = time.perf_counter()
-    train_loop(model, batches, probe, lr=cfg.lr, device=device, cpu_bf16=cfg.cpu_bf16)
+    train_loop(model, batches, probe, lr=cfg.lr, device=device, cpu_bf16=cfg.cpu_bf16,
+               optimizer=make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay))
     return max(1, int(minutes * 60 / ((time.perf_counter() - t) / probe)))
 
 # %% ../nbs/03_pretrain.ipynb #b760954c
@@ -290,13 +308,17 @@ def prompt_format(fmt: str) -> tuple[str, str]:
     if fmt not in PROMPT_FORMATS: raise ValueError(f'fmt={fmt!r}: expected one of {sorted(PROMPT_FORMATS)}')
     return PROMPT_FORMATS[fmt]
 
-def _generate(model, tok, prompts: list[str], max_new_tokens: int = 24) -> list[str]:
+def _generate(model, tok, prompts: list[str], max_new_tokens: int = 24,
+              decoder_prefix: list[int] | None = None, # T5: ids its output must start with (the sentinel of the blank it fills)
+             ) -> list[str]:
     "Greedy generations (new text only) for `prompts`, batched; left-padded for a decoder."
     enc_dec = model.config.is_encoder_decoder
     old, tok.padding_side = tok.padding_side, 'right' if enc_dec else 'left'
     try:
         x = tok([p + tok.eos_token for p in prompts] if enc_dec else prompts, return_tensors='pt', padding=True,
                 add_special_tokens=False).to(model.device)
+        if enc_dec and decoder_prefix:
+            x['decoder_input_ids'] = torch.tensor([[model.config.decoder_start_token_id, *decoder_prefix]] * len(prompts), device=model.device)
         g = model.generate(**x, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
         return tok.batch_decode(g if enc_dec else g[:, x['input_ids'].shape[1]:], skip_special_tokens=True)
     finally: tok.padding_side = old
@@ -352,7 +374,8 @@ def fact_recall(model, tok, n: int = 20, skills: Iterable[str] | None = None, se
             kw, ans = SKILLS[s].draw(rng); f = fields(s, kw, ans)
             pre, post = (x.format(**f) for x in pat.split('{ans}'))
             rows.append((pre.rstrip() + '<extra_id_0>' + post if enc_dec else tok.bos_token + pre.rstrip(), f['ans']))
-        outs = _generate(model, tok, [r[0] for r in rows], max_new_tokens=12)
+        outs = _generate(model, tok, [r[0] for r in rows], max_new_tokens=12,
+                         decoder_prefix=tok.convert_tokens_to_ids(sentinels(1)) if enc_dec else None)
         res[s] = float(np.mean([bool(re.match(re.escape(a) + r'(?![\w-])', o.strip())) for o, (_, a) in zip(outs, rows)]))
     return res
 

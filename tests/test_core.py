@@ -59,3 +59,26 @@ def test_train_loop_on_t5_forward_backward():
     x['labels'] = TOK(['abc'], return_tensors='pt')['input_ids']
     losses = train_loop(t5, [x], steps=5, lr=1e-3, device='cpu')
     assert len(losses) == 5 and all(l == l for l in losses)
+
+
+class _Stop(Exception): pass
+
+def _t5_run(ckpt, stop_at=None):
+    "8 AdamWScale steps on a tiny T5, checkpointing every 2; optionally crash after step `stop_at`."
+    from instruct_nb.core import make_optimizer, seed_everything
+    seed_everything(0)
+    t5 = tiny_t5(TOK)
+    x = TOK(['copy: abc'], return_tensors='pt'); x['labels'] = TOK(['abc'], return_tensors='pt')['input_ids']
+    def cb(step, loss, m):
+        if step == stop_at: raise _Stop
+    losses = train_loop(t5, [x], steps=8, lr=2e-2, device='cpu', optimizer=make_optimizer(t5, 'adamw_scale', 2e-2),
+                        ckpt_dir=ckpt, ckpt_every=2, callback=cb)
+    return t5, losses
+
+def test_adamw_scale_resumes_exactly(tmp_path):
+    "A T5 run with `AdamWScale` that crashes and resumes from its checkpoint ends with the weights of an unbroken run."
+    full, losses = _t5_run(tmp_path / 'a')
+    with pytest.raises(_Stop): _t5_run(tmp_path / 'b', stop_at=4)   # dies in the 5th step; the checkpoint after 4 survives
+    resumed, losses_b = _t5_run(tmp_path / 'b')
+    assert losses_b == losses and losses[-1] < losses[0]
+    for p, q in zip(full.parameters(), resumed.parameters()): assert torch.equal(p, q)

@@ -20,7 +20,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMER
 import numpy as np
 import torch
 
-from instruct_nb.core import lr_at, make_optimizer, n_params, save, seed_everything, setup_cpu_training, tiny_causal_lm, tiny_t5, autocast, ModelConfig
+from instruct_nb.core import OPTIMIZERS, lr_at, make_optimizer, n_params, save, seed_everything, setup_cpu_training, tiny_causal_lm, tiny_t5, autocast, ModelConfig
 from instruct_nb.corpus import corpus
 from instruct_nb.pretrain import PROMPT_FORMATS, answer, load_base, exact_match, prompt_format, task_prompts, token_stream, lm_batches, t5_batches
 from instruct_nb.tasks import TASKS
@@ -137,7 +137,7 @@ def main(argv=None):
     p.add_argument('--format', default='qa', choices=sorted(PROMPT_FORMATS), help='prompt format for SFT and evaluation (default: qa)')
     p.add_argument('--lr-base', type=float, default=None, help='SFT lr from the base (default: 3e-4 decoder, T5_LR t5)')
     p.add_argument('--lr-scratch', type=float, default=None, help='SFT lr from scratch (default: 1e-3 decoder, T5_LR t5)')
-    p.add_argument('--optimizer', default=None, choices=['adamw', 'adamw_scale'], help='default: adamw (decoder), adamw_scale (t5)')
+    p.add_argument('--optimizer', default=None, choices=sorted(OPTIMIZERS), help='default: adamw (decoder), adamw_scale (t5)')
     p.add_argument('--ptx', type=float, default=0.5, help="weight of the base's pre-training loss on corpus text mixed into SFT (0: none)")
     p.add_argument('--ptx-bs', type=int, default=4, help='corpus blocks of 128 tokens per SFT step for --ptx')
     p.add_argument('--heldout', default='closed_book_qa,counting', help='held-out clusters')

@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'DEMO_TEXT', 'get_device', 'seed_everything', 'autocast_dtype', 'autocast',
-           'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5', 'tiny_causal_lm',
-           'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at', 'save_checkpoint',
-           'load_checkpoint', 'train_loop', 'AdamWScale', 'make_optimizer', 'shared_data', 'read_jsonl', 'demo']
+__all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'OPTIMIZERS', 'DEMO_TEXT', 'get_device', 'seed_everything', 'autocast_dtype',
+           'autocast', 'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5',
+           'tiny_causal_lm', 'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at',
+           'save_checkpoint', 'load_checkpoint', 'train_loop', 'AdamWScale', 'make_optimizer', 'shared_data',
+           'read_jsonl', 'demo']
 
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -336,16 +337,16 @@ class AdamWScale(torch.optim.Optimizer):
                 if g['weight_decay']: p.mul_(1 - lr * g['weight_decay'])
         return loss
 
+OPTIMIZERS = {'adamw': torch.optim.AdamW, 'adamw_scale': AdamWScale}  # name -> optimiser class
+
 def make_optimizer(model: nn.Module, # whose trainable parameters to optimise
                    name: str = 'adamw', # 'adamw' (torch's AdamW) or 'adamw_scale' (`AdamWScale`, for T5)
                    lr: float = 1e-3, # peak learning rate (`train_loop` schedules it)
                    weight_decay: float = 0.0, # decoupled weight decay
                   ) -> torch.optim.Optimizer:
     "The optimiser called `name` over `model`'s trainable parameters."
-    params = [p for p in model.parameters() if p.requires_grad]
-    if name == 'adamw': return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == 'adamw_scale': return AdamWScale(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"optimizer={name!r}: expected 'adamw' or 'adamw_scale'")
+    if name not in OPTIMIZERS: raise ValueError(f'optimizer={name!r}: expected one of {sorted(OPTIMIZERS)}')
+    return OPTIMIZERS[name]([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
 
 # %% ../nbs/00_core.ipynb #2f5ea06f
 def shared_data(*parts: str, # path components under the data folder, e.g. 'ifeval', 'input_data.jsonl'

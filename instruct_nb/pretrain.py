@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .core import (CHAT_TOKENS, PAD, BOS, EOS, ModelConfig, tiny_t5, tiny_causal_lm, n_params, load_model,
-                              load_tokenizer, save, seed_everything, train_loop, make_optimizer, get_device, autocast,
+                              load_tokenizer, save, seed_everything, train_loop, make_optimizer, OPTIMIZERS, get_device, autocast,
                               autocast_dtype)
 
 # %% auto #0
@@ -158,7 +158,7 @@ class PretrainConfig:
 
     def __post_init__(self):
         if self.kind not in ('decoder', 't5'): raise ValueError(f"kind={self.kind!r}: expected 'decoder' or 't5'")
-        if self.optimizer not in ('adamw', 'adamw_scale'): raise ValueError(f"optimizer={self.optimizer!r}: expected 'adamw' or 'adamw_scale'")
+        if self.optimizer not in OPTIMIZERS: raise ValueError(f'optimizer={self.optimizer!r}: expected one of {sorted(OPTIMIZERS)}')
 
     @classmethod
     def tiny(cls, kind: str = 'decoder') -> 'PretrainConfig':

@@ -217,7 +217,7 @@ def reading_doc(rng: random.Random) -> str:
     for _ in range(rng.randint(1, 3)):
         e = rng.choice(events)
         q, a = rng.choice(READ_QUESTIONS[rng.choice(list(READ_QUESTIONS))])
-        f = dict(e, a_what=('an ' if e['what'][0] in 'aeiou' else 'a ') + e['what'])
+        f = dict(e, a_what=W.a_an(e['what']))
         q, a = q.format(**f), a.format(**f)
         n1, n2 = rng.sample(W.NAMES, 2)
         out += item.format(q=q, a=a, A=a[:1].upper() + a[1:], n1=n1, n2=n2)

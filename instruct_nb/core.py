@@ -4,10 +4,10 @@
 
 # %% ../nbs/00_core.ipynb #98988e97
 from __future__ import annotations
-import contextlib, math, os, random, time
+import contextlib, functools, itertools, json, math, os, random, re, shutil, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
-from typing import Iterable, Callable
+from typing import Iterable, Iterator, Callable
 
 import numpy as np
 import torch
@@ -17,8 +17,8 @@ from torch import nn
 __all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'OPTIMIZERS', 'DEMO_TEXT', 'get_device', 'seed_everything', 'autocast_dtype',
            'autocast', 'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5',
            'tiny_causal_lm', 'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at',
-           'save_checkpoint', 'load_checkpoint', 'train_loop', 'AdamWScale', 'make_optimizer', 'shared_data',
-           'read_jsonl', 'demo']
+           'rng_state', 'set_rng_state', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'train_loop',
+           'AdamWScale', 'make_optimizer', 'shared_data', 'read_jsonl', 'demo']
 
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -197,8 +197,14 @@ def load_model(name_or_path: str | Path, # a Hub model name or a local directory
                trust_remote_code: bool = False, # run code shipped with the checkpoint (never by default)
                **kwargs, # passed to `from_pretrained`
               ):
-    "Load a model from a Hub name or local directory, from safetensors only; the class is read from the config."
+    "Load a model from a Hub name or local directory, from safetensors only; the class is read from the config. A LoRA adapter folder loads its base, then the adapter, merged."
     from transformers import AutoConfig
+    if (Path(name_or_path) / 'adapter_config.json').is_file() and not (Path(name_or_path) / 'config.json').is_file():
+        from peft import PeftConfig, PeftModel
+        base = PeftConfig.from_pretrained(name_or_path).base_model_name_or_path
+        model = load_model(base, kind, dtype, 'cpu', trust_remote_code, **kwargs)
+        model = PeftModel.from_pretrained(model, name_or_path).merge_and_unload()  # a plain model again
+        return model.to(get_device(device))
     conf = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     cls = _model_class(conf, kind)
     if cls.__name__.endswith('SequenceClassification'): kwargs.setdefault('num_labels', 1)
@@ -229,32 +235,163 @@ def lr_at(step: int, steps: int, lr: float, warmup: int = 0, min_ratio: float = 
     t = (step - warmup) / max(1, steps - warmup)
     return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
-# %% ../nbs/00_core.ipynb #eaec8061
-def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer, step: int, losses: list[float]):
-    "Save weights (safetensors), optimiser state and progress to `path/last`, atomically."
-    import json, shutil
-    from safetensors.torch import save_model
-    path = Path(path); tmp, last = path / 'tmp', path / 'last'
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    save_model(model, str(tmp / 'model.safetensors'))
-    torch.save(opt.state_dict(), tmp / 'optimizer.pt')
-    (tmp / 'progress.json').write_text(json.dumps({'step': step, 'losses': losses}))
-    shutil.rmtree(last, ignore_errors=True); tmp.rename(last)
+# %% ../nbs/00_core.ipynb #a40a182f
+def rng_state() -> dict:
+    "The states of python's `random`, numpy's global RNG, torch's CPU RNG and each CUDA device's: lists and tensors."
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return dict(python=[version, list(internal), gauss],
+                numpy=dict(kind=kind, keys=torch.from_numpy(keys.astype(np.int64)), pos=pos, has_gauss=has_gauss,
+                           cached=cached),
+                torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
-def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, list[float]]:
-    "Restore from `path/last` into `model` and `opt`; return (steps done, losses). (0, []) when there is none."
-    import json
-    from safetensors.torch import load_model
-    last = Path(path) / 'last'
-    if not (last / 'progress.json').exists(): return 0, []
-    load_model(model, str(last / 'model.safetensors'))
-    opt.load_state_dict(torch.load(last / 'optimizer.pt', weights_only=True))  # our own file; tensors only
-    prog = json.loads((last / 'progress.json').read_text())
-    return prog['step'], prog['losses']
+def set_rng_state(state: dict) -> None:
+    "Set the generators back to a `rng_state()`; CUDA states beyond the devices present are ignored."
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    n = state['numpy']
+    np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['cached']))
+    torch.set_rng_state(state['torch'])
+    for i, s in enumerate(state['cuda'][:torch.cuda.device_count()]): torch.cuda.set_rng_state(s, i)
+
+# %% ../nbs/00_core.ipynb #a7f12437
+def _fsync(path: Path):
+    "Flush a file, or a folder's list of entries, to the disk."
+    if path.is_dir() and os.name == 'nt': return  # Windows cannot open a folder (and journals its entries anyway)
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+def _discard(folder: Path):
+    "Delete `folder`: renamed to a hidden name first (one atomic step), then removed."
+    trash = folder.with_name(f'.trash-{folder.name}-{os.getpid()}')
+    shutil.rmtree(trash, ignore_errors=True)
+    os.rename(folder, trash); shutil.rmtree(trash)
+
+def _step_of(folder: Path) -> int | None:
+    m = re.fullmatch(r'checkpoint-(\d+)', folder.name)
+    return int(m[1]) if m else None
+
+def _checkpoints(path: str | Path) -> list[Path]:
+    "The complete `checkpoint-N` folders in `path`, oldest (smallest N) first."
+    path = Path(path)
+    if not path.is_dir(): return []
+    return sorted((p for p in path.iterdir() if _step_of(p) is not None and (p / 'trainer_state.json').is_file()),
+                  key=_step_of)
+
+def latest_checkpoint(path: str | Path) -> Path | None:
+    "The newest complete `checkpoint-N` folder in `path` (complete: it holds `trainer_state.json`), by N; None if none."
+    found = _checkpoints(path)
+    return found[-1] if found else None
+
+# %% ../nbs/00_core.ipynb #139ce84f
+def save_checkpoint(path: str | Path, # the run's folder; the checkpoint becomes `path/checkpoint-{step}`
+                    model: nn.Module, # its trainable parameters are saved (tied weights once)
+                    opt: torch.optim.Optimizer, # its `state_dict()` is saved
+                    step: int, # optimiser steps done
+                    state: dict | None = None, # more progress to keep, JSON-able (e.g. `{'losses': [...]}`)
+                    sched=None, # a learning-rate scheduler whose `state_dict()` is saved too
+                    keep: int = 2, # checkpoints to keep, newest first; older ones are deleted
+                   ) -> Path:
+    "Write `path/checkpoint-{step}` atomically: built in a hidden folder, flushed to disk, then renamed; return it."
+    from safetensors.torch import save_file
+    if keep < 1: raise ValueError(f'keep={keep}: must keep at least the checkpoint being written')
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    for junk in [*path.glob('.tmp-checkpoint-*'), *path.glob('.trash-checkpoint-*')]:  # what a kill left
+        shutil.rmtree(junk, ignore_errors=True)
+    tmp, final = path / f'.tmp-checkpoint-{step}-{os.getpid()}', path / f'checkpoint-{step}'
+    tmp.mkdir()
+    weights = {n: p.detach().to('cpu', copy=True).contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(weights, tmp / 'model.safetensors')
+    torch.save(opt.state_dict(), tmp / 'optimizer.pt')
+    if sched is not None: torch.save(sched.state_dict(), tmp / 'scheduler.pt')
+    torch.save(rng_state(), tmp / 'rng.pt')
+    (tmp / 'trainer_state.json').write_text(json.dumps({'step': step, **(state or {})}))  # last: marks it complete
+    for f in [*tmp.iterdir(), tmp]: _fsync(f)
+    if final.exists(): _discard(final)   # the same step saved again: the older checkpoints stand meanwhile
+    os.rename(tmp, final); _fsync(path)  # the atomic step: before it the old checkpoints count, after it the new one
+    older = [p for p in _checkpoints(path) if p != final]
+    for p in older[:max(0, len(older) - (keep - 1))]: _discard(p)
+    return final
+
+# %% ../nbs/00_core.ipynb #0e7473e5
+def load_checkpoint(path: str | Path, # a run's folder (its newest checkpoint is used) or one `checkpoint-N` folder
+                    model: nn.Module, # receives the saved trainable parameters
+                    opt: torch.optim.Optimizer | None = None, # receives the optimiser state
+                    sched=None, # receives the scheduler state
+                   ) -> dict | None:
+    "Restore the newest checkpoint in `path` (model, optimiser, scheduler, RNGs); return its trainer state, or None."
+    from safetensors.torch import load_file
+    path = Path(path)
+    ckpt = path if (path / 'trainer_state.json').is_file() else latest_checkpoint(path)
+    if ckpt is None: return None
+    saved = load_file(ckpt / 'model.safetensors')
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    missing, unexpected = sorted(params.keys() - saved.keys()), sorted(saved.keys() - params.keys())
+    if missing or unexpected:
+        raise ValueError(f'{ckpt} does not fit the model: missing keys {missing}, unexpected keys {unexpected}')
+    for n, p in params.items():
+        if saved[n].shape != p.shape:
+            raise ValueError(f'{ckpt}: {n} has shape {tuple(saved[n].shape)}, the model {tuple(p.shape)}')
+    with torch.no_grad():
+        for n, p in params.items(): p.copy_(saved[n])
+    load = functools.partial(torch.load, map_location='cpu', weights_only=True)  # tensors and plain containers only
+    if opt is not None: opt.load_state_dict(load(ckpt / 'optimizer.pt'))
+    if sched is not None: sched.load_state_dict(load(ckpt / 'scheduler.pt'))
+    set_rng_state(load(ckpt / 'rng.pt'))
+    return json.loads((ckpt / 'trainer_state.json').read_text())
+
+# %% ../nbs/00_core.ipynb #7b958a2e
+def _epoch_seed(epoch: int) -> int: return int(np.random.SeedSequence([0, epoch]).generate_state(1)[0])
+
+def _epochs(loader):
+    "A DataLoader's batches, epoch after epoch; a RandomSampler without a generator gets one seeded by (0, epoch)."
+    sampler = getattr(loader, 'sampler', None)
+    reseed = isinstance(sampler, torch.utils.data.RandomSampler) and sampler.generator is None
+    for epoch in itertools.count():
+        if hasattr(sampler, 'set_epoch'): sampler.set_epoch(epoch)  # how a DistributedSampler reshuffles
+        try:
+            if reseed: sampler.generator = torch.Generator().manual_seed(_epoch_seed(epoch))
+            with torch.random.fork_rng(devices=[]):    # a new iterator draws its workers' seed from torch's RNG:
+                torch.manual_seed(_epoch_seed(epoch))  # a fixed one here, and the training RNG is left alone
+                it = iter(loader)
+            first = next(it, None)  # the sampler takes up its generator at the first batch
+        finally:
+            if reseed: sampler.generator = None
+        if first is None: raise ValueError('the DataLoader gave no batches: nothing to train on')
+        yield first
+        yield from it
+
+def _batch_stream(batches, start: int = 0) -> Iterator[dict]:
+    "The batches from step `start` on: a list from index `start % len`; else `start` batches are pulled and dropped."
+    if isinstance(batches, (list, tuple)):
+        if not batches: raise ValueError('batches is empty: nothing to train on')
+        return itertools.islice(itertools.cycle(batches), start % len(batches), None)
+    it = _epochs(batches) if isinstance(batches, torch.utils.data.DataLoader) else iter(batches)
+    for i in range(start):
+        if next(it, None) is None: raise ValueError(f'batches ran out after {i}: cannot resume at step {start}')
+    return it
+
+# %% ../nbs/00_core.ipynb #74a8c6a6
+def _resume(ckpt_dir, model, opt, scaler) -> tuple[int, list[float]]:
+    "Load the newest checkpoint in `ckpt_dir`, if there is one; return (steps done, losses so far)."
+    state = (load_checkpoint(ckpt_dir, model, opt) if ckpt_dir else None) or {'step': 0}
+    if scaler and 'scaler' in state: scaler.load_state_dict(state['scaler'])
+    if state['step']:
+        print(f"resumed from {latest_checkpoint(ckpt_dir) or ckpt_dir} at step {state['step']}", flush=True)
+    return state['step'], list(state.get('losses', []))
+
+def _save(ckpt_dir, model, opt, step: int, losses: list[float], scaler, acc):
+    "Checkpoint from the main process only (under accelerate every process runs the loop); the others wait for it."
+    if acc is None or acc.is_main_process:
+        state = dict(losses=losses, **({'scaler': scaler.state_dict()} if scaler else {}))
+        save_checkpoint(ckpt_dir, acc.unwrap_model(model) if acc is not None else model, opt, step, state)
+    if acc is not None: acc.wait_for_everyone()
 
 # %% ../nbs/00_core.ipynb #9216bf8f
 def train_loop(model: nn.Module, # a model whose forward takes a batch and returns `.loss`
-               batches: Iterable[dict], # batches of tensors (cycled if a list shorter than `steps`)
+               batches: Iterable[dict], # a list (cycled), a DataLoader (epoch after epoch) or an iterator of batches
                steps: int, # optimiser steps
                lr: float = 1e-3, # peak learning rate
                warmup: int = 0, # linear warm-up steps
@@ -265,8 +402,8 @@ def train_loop(model: nn.Module, # a model whose forward takes a batch and retur
                log_every: int = 0, # print the mean loss every this many steps (0: quiet)
                callback: Callable | None = None, # called as `callback(step, loss, model)` after each step
                optimizer: torch.optim.Optimizer | None = None, # default: AdamW over trainable parameters
-               ckpt_dir: str | Path | None = None, # save here every `ckpt_every` steps and resume from here
-               ckpt_every: int = 500, # steps between checkpoints
+               ckpt_dir: str | Path | None = None, # checkpoint here (and at the end); resume from here
+               ckpt_every: int = 500, # steps between checkpoints (0: only at the end)
                accelerator=None, # an `accelerate.Accelerator` (multi-GPU, its own mixed precision); None: plain torch
               ) -> list[float]:
     "Train `model` for `steps` steps on `batches`; return the loss per step. Raises on a non-finite loss."
@@ -276,16 +413,19 @@ def train_loop(model: nn.Module, # a model whose forward takes a batch and retur
     model.to(device).train()
     dtype = None if acc is not None else autocast_dtype(device, cpu_bf16)
     opt = optimizer or torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
-    start, losses = load_checkpoint(ckpt_dir, model, opt) if ckpt_dir else (0, [])
-    if start: print(f'resumed from {ckpt_dir} at step {start}')
+    scaler = torch.amp.GradScaler('cuda') if dtype == torch.float16 else None
+    start, losses = _resume(ckpt_dir, model, opt, scaler)
+    rng = rng_state()  # as the checkpoint left them (or as seeded, in a fresh run)
     if acc is not None:
         model, opt = acc.prepare(model, opt)
         if isinstance(batches, torch.utils.data.DataLoader): batches = acc.prepare(batches)
-    scaler = torch.amp.GradScaler('cuda') if dtype == torch.float16 else None
-    it, t0 = _cycle(batches), time.perf_counter()
+    it, t0 = _batch_stream(batches, start), time.perf_counter()  # pulling the skipped batches may draw random numbers,
+    set_rng_state(rng)                                           # so the generators go back to the saved state
     for step in range(start, steps):
         for g in opt.param_groups: g['lr'] = lr_at(step, steps, lr, warmup)
-        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in next(it).items()}
+        batch = next(it, None)
+        if batch is None: raise ValueError(f'batches ran out at step {step} of {steps}: give more, or a list')
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
         with autocast(device, dtype): loss = model(**batch).loss
         if not torch.isfinite(loss):
             raise FloatingPointError(f'loss is {loss.item()} at step {step}: lower the learning rate, check the batch '
@@ -300,15 +440,9 @@ def train_loop(model: nn.Module, # a model whose forward takes a batch and retur
         if callback: callback(step, losses[-1], model)
         if log_every and (step + 1) % log_every == 0:
             print(f'step {step + 1:5d}  loss {np.mean(losses[-log_every:]):.4f}  {time.perf_counter() - t0:6.1f}s', flush=True)
-        if ckpt_dir and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
-            save_checkpoint(ckpt_dir, acc.unwrap_model(model) if acc is not None else model, opt, step + 1, losses)
+        if ckpt_dir and ((ckpt_every and (step + 1) % ckpt_every == 0) or step + 1 == steps):
+            _save(ckpt_dir, model, opt, step + 1, losses, scaler, acc)
     return losses
-
-def _cycle(batches):
-    if not isinstance(batches, (list, tuple)):
-        yield from batches; return
-    if not batches: raise ValueError('batches is empty: nothing to train on')
-    while True: yield from batches
 
 # %% ../nbs/00_core.ipynb #e74b5b59
 class AdamWScale(torch.optim.Optimizer):

@@ -14,7 +14,7 @@ import torch
 
 from .core import (CHAT_TOKENS, PAD, BOS, EOS, ModelConfig, tiny_t5, tiny_causal_lm, n_params, load_model,
                               load_tokenizer, save, seed_everything, train_loop, make_optimizer, OPTIMIZERS, get_device, autocast,
-                              autocast_dtype)
+                              autocast_dtype, latest_checkpoint)
 
 # %% auto #0
 __all__ = ['BASE_DIR', 'PROMPT_FORMATS', 'sentinels', 'train_bpe', 'noise_mask', 'span_corrupt', 'token_stream', 'lm_batches',
@@ -197,35 +197,43 @@ def save_base(model, tok, path: str | Path, meta: dict | None = None) -> Path:
     if meta is not None: (Path(path) / 'meta.json').write_text(json.dumps(meta, indent=1))
     return path
 
+def _checkpoint_dir(cfg: PretrainConfig, out: str | Path) -> Path:
+    "`out/checkpoints`, recording `cfg`; a folder that holds checkpoints of a run with another config is refused."
+    ckpt = Path(out) / 'checkpoints'; ckpt.mkdir(parents=True, exist_ok=True)
+    conf, f = asdict(cfg), ckpt / 'config.json'
+    saved = json.loads(f.read_text()) if f.exists() and latest_checkpoint(ckpt) else conf
+    diff = {k: (saved.get(k), conf.get(k)) for k in sorted(conf.keys() | saved.keys()) if saved.get(k) != conf.get(k)}
+    if diff: raise ValueError(f'{ckpt} holds checkpoints of another run (field: (saved, now) {diff}); '
+                              f'give another --out or delete {ckpt} to start afresh')
+    tmp = ckpt / '.config.json.tmp'; tmp.write_text(json.dumps(conf, indent=1)); tmp.replace(f)
+    return ckpt
+
+# %% ../nbs/03_pretrain.ipynb #414567c8
 def pretrain(cfg: PretrainConfig, # the run
              out: str | Path | None = None, # directory to save the model, tokenizer and meta.json in
              log_every: int = 0, # print the loss every this many steps
-             ckpt_every: int = 0, # also save to `out` every this many steps (0: only at the end)
+             ckpt_every: int = 0, # checkpoint to `out/checkpoints` every this many steps and resume from there (0: no)
              device: str | None = None, # default: `get_device()`
             ):
-    "Pre-train a base model from scratch per `cfg`; return `(model, tok, meta)` and save them to `out` if given."
+    "Pre-train (or resume) a base model per `cfg`; return `(model, tok, meta)` and save them to `out` if given."
     seed_everything(cfg.seed)
     t0, c0 = time.perf_counter(), time.process_time()
     tok, stream, model, batches = build(cfg)
     t_data = time.perf_counter() - t0
-    def meta(step, losses):
-        return dict(kind=cfg.kind, config=asdict(cfg), n_params=n_params(model), corpus_tokens=int(len(stream)),
-                    stream_sha256=hashlib.sha256(stream.tobytes()).hexdigest()[:16],  # corpus + tokenizer fingerprint
-                    steps=step, train_tokens=step * cfg.bs * cfg.seq_len, data_seconds=round(t_data, 1),
-                    train_seconds=round(time.perf_counter() - t0 - t_data, 1), threads=torch.get_num_threads(),
-                    cpu_seconds=round(time.process_time() - c0, 1), device=str(get_device(device)),
-                    final_loss=round(float(np.mean(losses[-50:])), 4), torch=torch.__version__,
-                    loss_curve=[[i + every, round(float(np.mean(losses[i:i + every])), 4)] for i in range(0, len(losses) - every + 1, every)])
+    losses = train_loop(model, batches, cfg.steps, lr=cfg.lr, warmup=cfg.warmup, device=device, cpu_bf16=cfg.cpu_bf16,
+                        log_every=log_every, optimizer=make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay),
+                        ckpt_dir=_checkpoint_dir(cfg, out) if out and ckpt_every else None, ckpt_every=ckpt_every)
     every = max(1, cfg.steps // 100)
-    losses = []
-    def cb(step, loss, m):
-        losses.append(loss)
-        if out and ckpt_every and (step + 1) % ckpt_every == 0: save_base(m, tok, out, meta(step + 1, losses))
-    train_loop(model, batches, cfg.steps, lr=cfg.lr, warmup=cfg.warmup, device=device, cpu_bf16=cfg.cpu_bf16,
-               log_every=log_every, callback=cb, optimizer=make_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay))
-    m = meta(cfg.steps, losses)
-    if out: save_base(model, tok, out, m)
-    return model.eval(), tok, m
+    meta = dict(kind=cfg.kind, config=asdict(cfg), n_params=n_params(model), corpus_tokens=int(len(stream)),
+                stream_sha256=hashlib.sha256(stream.tobytes()).hexdigest()[:16],  # corpus + tokenizer fingerprint
+                steps=cfg.steps, train_tokens=cfg.steps * cfg.bs * cfg.seq_len, data_seconds=round(t_data, 1),
+                train_seconds=round(time.perf_counter() - t0 - t_data, 1), threads=torch.get_num_threads(),
+                cpu_seconds=round(time.process_time() - c0, 1), device=str(get_device(device)),
+                final_loss=round(float(np.mean(losses[-50:])), 4), torch=torch.__version__,
+                loss_curve=[[i + every, round(float(np.mean(losses[i:i + every])), 4)]
+                            for i in range(0, len(losses) - every + 1, every)])
+    if out: save_base(model, tok, out, meta)
+    return model.eval(), tok, meta
 
 # %% ../nbs/03_pretrain.ipynb #1f27044d
 def _parser():
@@ -240,7 +248,8 @@ def _parser():
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--device', default=None, help='cpu, cuda, mps (default: best available)')
     p.add_argument('--log-every', type=int, default=50, help='print the loss every this many steps')
-    p.add_argument('--ckpt-every', type=int, default=0, help='save a checkpoint every this many steps')
+    p.add_argument('--ckpt-every', type=int, default=0,
+                   help='checkpoint to OUT/checkpoints every this many steps; rerun to resume')
     return p
 
 def _fit_steps(cfg, minutes: float, device=None, probe: int = 6) -> int:
@@ -269,7 +278,8 @@ def main(argv: list[str] | None = None):
     return 0
 
 # %% ../nbs/03_pretrain.ipynb #ad6772f4
-BASE_DIR = Path(__file__).parent / 'assets' / 'base' if '__file__' in globals() else Path('../instruct_nb/assets/base')
+BASE_DIR = (Path(__file__).parent if '__file__' in globals()       # the package; in the notebook, the installed one
+            else Path(__import__('instruct_nb').__file__).parent) / 'assets' / 'base'
 
 def load_base(kind: str = 'decoder', # 'decoder' or 't5'
               device: str | None = 'cpu', # where to put it (None: `get_device()`)

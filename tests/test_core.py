@@ -1,9 +1,9 @@
-"""Core: tokenizer round trip on arbitrary Unicode, no network, load/save round trip, bad input."""
-import socket
+"""Core: tokenizer round trip on any Unicode, no network, load/save round trip, bad input, killed runs resuming."""
+import json, signal, socket, subprocess, sys
 import pytest, torch
 from hypothesis import given, settings, strategies as st
 from instruct_nb.core import (byte_tokenizer, tiny_causal_lm, tiny_t5, tiny_reward_model, save, load_model,
-                              load_tokenizer, train_loop, CHAT_TOKENS)
+                              load_tokenizer, train_loop, latest_checkpoint, CHAT_TOKENS)
 
 TOK = byte_tokenizer(n_sentinels=10)
 
@@ -82,3 +82,83 @@ def test_adamw_scale_resumes_exactly(tmp_path):
     resumed, losses_b = _t5_run(tmp_path / 'b')
     assert losses_b == losses and losses[-1] < losses[0]
     for p, q in zip(full.parameters(), resumed.parameters()): assert torch.equal(p, q)
+
+
+# --- Killed runs resume exactly -------------------------------------------------------------------------------------
+# Each start is a fresh process that trains a tiny decoder (with dropout, so the RNG state matters) for 10 steps with
+# checkpoints after steps 3, 6, 9 and 10. It can SIGKILL itself in a training step, or inside `save_checkpoint` once
+# the files are written, just before the rename. A finished run prints its per-step losses and a digest of its weights.
+WORKER = r"""
+import hashlib, json, os, signal, sys
+import torch
+torch.set_num_threads(1)
+from torch.utils.data import DataLoader, default_collate
+from instruct_nb.core import ModelConfig, byte_tokenizer, seed_everything, tiny_causal_lm, train_loop
+
+kinds, ckpt, kill = sys.argv[1].split(','), sys.argv[2], sys.argv[3]
+die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+if kill.startswith('save-'):  # die when the finished checkpoint-N is about to be renamed into place
+    rename = os.rename
+    os.rename = lambda src, dst: die() if os.path.basename(dst) == 'checkpoint-' + kill[5:] else rename(src, dst)
+
+def batches(kind, tok):
+    enc = tok([f'{i} little pigs went to market {i * 37}.' for i in range(12)], padding=True, return_tensors='pt')
+    rows = [dict(input_ids=x, attention_mask=a, labels=x.masked_fill(a == 0, -100))
+            for x, a in zip(enc['input_ids'], enc['attention_mask'])]
+    if kind == 'list': return [default_collate(rows[i:i + 3]) for i in range(0, 12, 3)]
+    if kind == 'loader': return DataLoader(rows, batch_size=3, shuffle=True)  # 4 batches an epoch: 2.5 epochs
+    def endless():  # rows drawn with torch's global RNG: skipping on resume must not disturb the restored RNG
+        while True: yield default_collate([rows[i] for i in torch.randint(0, 12, (3,)).tolist()])
+    return endless()
+
+def cb(step, loss, model):
+    if kill == f'step-{step + 1}': die()  # after the optimiser step, before that step's checkpoint
+
+for kind in kinds:
+    seed_everything(0)
+    tok = byte_tokenizer()
+    model = tiny_causal_lm(tok, ModelConfig(d_model=32, n_layers=1, n_heads=2, d_ff=64, max_len=64, dropout=0.1))
+    losses = train_loop(model, batches(kind, tok), 10, lr=1e-2, warmup=2, device='cpu', callback=cb,
+                        ckpt_dir=None if ckpt == '-' else ckpt, ckpt_every=3)
+    digest = hashlib.sha256(b''.join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest()
+    print(json.dumps(dict(kind=kind, losses=losses, digest=digest)), flush=True)
+"""
+
+def _start(tmp, kinds: str, ckpt='-', kill='-'):
+    (tmp / 'worker.py').write_text(WORKER)
+    return subprocess.run([sys.executable, '-u', str(tmp / 'worker.py'), kinds, str(ckpt), kill],  # -u: unbuffered
+                          capture_output=True, text=True, timeout=300)
+
+# kind: the kills before the start that finishes; each leaves the newest checkpoint at or before the step it names
+CHAINS = {'list': ['step-5', 'save-6'],  # resumes at 3 twice: a list restarts at index 3 % 4
+          'loader': ['save-9'],          # resumes at 6: one shuffled epoch and 2 batches of the next are replayed
+          'generator': ['step-5']}       # resumes at 3: 3 batches drawn from torch's RNG are replayed
+
+@pytest.fixture(scope='module')
+def unbroken(tmp_path_factory):
+    "Per-step losses and final weights of unbroken runs (one process for all kinds: each run seeds itself)."
+    r = _start(tmp_path_factory.mktemp('unbroken'), ','.join(CHAINS))
+    assert r.returncode == 0, r.stderr
+    return {d['kind']: d for d in map(json.loads, r.stdout.splitlines())}
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGKILL'), reason='needs POSIX signals')
+@pytest.mark.parametrize('kind', list(CHAINS))
+def test_killed_run_resumes_bit_for_bit(kind, tmp_path, unbroken):
+    "SIGKILLed in a training step or in the middle of a save, then started again: the same losses and weights, exactly."
+    ckpt, resumed_at = tmp_path / 'run', None
+    for kill in CHAINS[kind]:
+        r = _start(tmp_path, kind, ckpt, kill)
+        assert r.returncode == -signal.SIGKILL, r.stderr
+        if resumed_at: assert f'at step {resumed_at}' in r.stdout
+        n = int(kill.split('-')[1])
+        resumed_at = 3 * ((n - 1) // 3)  # the previous checkpoint still stands...
+        assert latest_checkpoint(ckpt).name == f'checkpoint-{resumed_at}'
+        if kill.startswith('save'):      # ...beside the new one, complete but hidden
+            assert (next(ckpt.glob(f'.tmp-checkpoint-{n}-*')) / 'trainer_state.json').exists()
+    r = _start(tmp_path, kind, ckpt)
+    assert r.returncode == 0, r.stderr
+    assert f'at step {resumed_at}' in r.stdout
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out['losses'] == unbroken[kind]['losses']  # exact float equality, all 10 steps
+    assert out['digest'] == unbroken[kind]['digest']
+    assert sorted(p.name for p in ckpt.iterdir()) == ['checkpoint-10', 'checkpoint-9']  # keep=2, the debris cleared

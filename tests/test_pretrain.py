@@ -96,6 +96,36 @@ def test_cli_tiny_reproducible(tmp_path):
     assert torch.equal(outs[0]['w'], outs[1]['w'])
 
 
+def test_cli_resumes_after_a_crash(tmp_path, monkeypatch, capsys):
+    "A run that dies in step 5 and is started again with the same command ends as an unbroken run: weights and meta."
+    import instruct_nb.core as core
+    args = ['--tiny', '--steps', '6', '--ckpt-every', '2', '--log-every', '0', '--out']
+    main(args + [str(tmp_path / 'unbroken')])
+    class Died(Exception): pass
+    lr_at = core.lr_at
+    def crash_in_step_5(step, *a, **kw):  # `train_loop` asks for the learning rate first thing in each step
+        if step == 4: raise Died('the machine went away')
+        return lr_at(step, *a, **kw)
+    monkeypatch.setattr(core, 'lr_at', crash_in_step_5)
+    with pytest.raises(Died): main(args + [str(tmp_path / 'b')])
+    monkeypatch.undo()
+    saved = sorted(p.name for p in (tmp_path / 'b' / 'checkpoints').glob('checkpoint-*'))
+    assert saved == ['checkpoint-2', 'checkpoint-4']
+    capsys.readouterr()
+    main(args + [str(tmp_path / 'b')])
+    assert 'checkpoint-4 at step 4' in capsys.readouterr().out
+    metas = [json.loads((tmp_path / d / 'meta.json').read_text()) for d in ('unbroken', 'b')]
+    assert metas[0]['loss_curve'] == metas[1]['loss_curve'] and len(metas[1]['loss_curve']) == 6
+    assert metas[0]['final_loss'] == metas[1]['final_loss']
+    from safetensors.torch import load_file
+    fp32 = [load_file(tmp_path / d / 'checkpoints' / 'checkpoint-6' / 'model.safetensors') for d in ('unbroken', 'b')]
+    assert fp32[0].keys() == fp32[1].keys() and all(torch.equal(fp32[0][k], fp32[1][k]) for k in fp32[0])
+    models = [load_base(path=tmp_path / d)[0] for d in ('unbroken', 'b')]  # and the saved bf16 base models
+    for p, q in zip(models[0].parameters(), models[1].parameters()): assert torch.equal(p, q)
+    with pytest.raises(ValueError, match=r"'steps': \(6, 8\)"):  # another run into the same folder: refused
+        main(['--tiny', '--steps', '8', '--ckpt-every', '2', '--log-every', '0', '--out', str(tmp_path / 'b')])
+
+
 @pytest.mark.parametrize('kind', ['decoder', 't5'])
 def test_shipped_base(kind):
     if not (BASE_DIR / kind / 'model.safetensors').exists(): pytest.skip(f'no shipped {kind} checkpoint')
@@ -116,22 +146,26 @@ def test_load_base_errors(tmp_path):
 
 
 def test_probe_batches_label_only_the_answer():
-    "The SFT probe's batches: loss on the answer and `</s>` only, in both prompt formats and for T5."
+    "The SFT probe's data through the library's tokenizers: loss on the answer and `</s>` only, both layouts and T5."
     import sys
     sys.path.insert(0, str(Path(__file__).parent.parent / 'benchmarks'))
-    from base_sft_probe import sft_batch, split_tasks
+    from base_sft_probe import sft_data
+    from instruct_nb.sft import example, heldout_split, tokenize_causal, tokenize_seq2seq
     tok = load_base('decoder')[1]
     for fmt, prompt in [('plain', 'Spell cat.\n'), ('qa', 'Q: Spell cat.\nA:')]:
-        b = sft_batch(tok, [('Spell cat.', 'c-a-t'), ('What is 2 plus 3?', '5')], fmt)
-        ids, lab = b['input_ids'][0].tolist(), b['labels'][0].tolist()
+        rec = dict(prompt=prompt, completion=('' if fmt == 'plain' else ' ') + 'c-a-t')
+        e = tokenize_causal([example(rec)], tok)[0]
+        ids, lab = e['input_ids'], e['labels']
         n = len(tok(tok.bos_token + prompt, add_special_tokens=False)['input_ids'])
         assert tok.decode(ids[:n]) == tok.bos_token + prompt and all(l == -100 for l in lab[:n])
         assert tok.decode([i for i, l in zip(ids, lab) if l != -100]).strip() == 'c-a-t' + tok.eos_token
-    b = sft_batch(tok, [('Spell cat.', 'c-a-t')], 'qa', seq2seq=True)
-    assert tok.decode(b['labels'][0]) == 'c-a-t' + tok.eos_token
-    assert tok.decode(b['input_ids'][0]) == 'Q: Spell cat.\nA:' + tok.eos_token
-    train, held = split_tasks(['closed_book_qa', 'counting'])
+    e = tokenize_seq2seq([example(dict(prompt='Q: Spell cat.\nA:', completion='c-a-t'))], tok)[0]
+    assert tok.decode(e['labels']) == 'c-a-t' + tok.eos_token
+    assert tok.decode(e['input_ids']) == 'Q: Spell cat.\nA:' + tok.eos_token
+    train, held = heldout_split(['closed_book_qa', 'counting'])
     assert 'city_country' in held and 'longer_word' not in train and 'first_letter' in train  # longer_word shares `length`
+    d = sft_data(train[:2], 3, 'qa')
+    assert len(d) == 6 and all(r['prompt'].startswith('Q: ') and r['completion'].startswith(' ') for r in d)
 
 
 def test_copy_score_indexing():

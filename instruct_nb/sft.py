@@ -466,7 +466,7 @@ def _step_batches(stream, acc, micro: int, n: int) -> list[dict]:
     "This process's next `n` micro-batches: global micro-batch `(micro + j) * processes + rank`."
     return [stream[(micro + j) * acc.num_processes + acc.process_index] for j in range(n)]
 
-# %% ../nbs/04_sft.ipynb #ef863913
+# %% ../nbs/04_sft.ipynb #386c935c
 def sft(model, # a Hugging Face causal LM or encoder-decoder (trained in place), or a Hub name or local path
         tok, # its tokenizer (None: loaded from `model` when that is a name or path)
         data, # records: `messages`, `prompt`/`completion`, mixture rows (`input`/`output`) or `text`
@@ -517,10 +517,10 @@ def sft(model, # a Hugging Face causal LM or encoder-decoder (trained in place),
         if cfg.ckpt_every and st['step'] % cfg.ckpt_every == 0: run.checkpoint(raw, opt, st, acc)
     bar.close()
     run.checkpoint(raw, opt, st, acc)
-    if eval_fn is not None and (not st['history'] or 'eval' not in st['history'][-1]): run.evaluate(st, eval_fn, raw)
+    if eval_fn is not None and run.evaluated != st['step']: run.evaluate(st, eval_fn, raw)
     return run.finish(raw, tok, st, acc), st['history']
 
-# %% ../nbs/04_sft.ipynb #8d54145c
+# %% ../nbs/04_sft.ipynb #04111bda
 def _train_step(model, opt, acc, mbs: list[dict], cfg: SFTConfig, ptx, seq2seq: bool) -> dict:
     "One optimiser step over micro-batches `mbs`: its loss is the mean over every labelled token, on all processes."
     import contextlib
@@ -543,13 +543,16 @@ def _train_step(model, opt, acc, mbs: list[dict], cfg: SFTConfig, ptx, seq2seq: 
         acc.backward(loss)
         ce_sum, right = ce_sum + ce.detach().sum().item(), right + int(ok.sum())
     gn = acc.clip_grad_norm_(model.parameters(), cfg.clip) if cfg.clip else None
+    if gn is not None and not math.isfinite(float(gn)) and acc.mixed_precision != 'fp16':   # fp16: the scaler skips it
+        raise FloatingPointError(f'the gradient norm is {float(gn)}: lower the learning rate; '
+                                 'the last complete checkpoint is kept')
     opt.step(); opt.zero_grad(set_to_none=True)
     t = torch.tensor([ce_sum, right, sum(b['num_tokens'] for b in mbs)], dtype=torch.float64, device=acc.device)
     if world > 1: t = acc.reduce(t, 'sum')
     return dict(loss=t[0].item() / max(n, 1), mean_token_accuracy=t[1].item() / max(n, 1), num_tokens=int(t[2]),
                 grad_norm=None if gn is None else float(gn), epoch=mbs[-1]['epoch'], n=n)
 
-# %% ../nbs/04_sft.ipynb #70786a98
+# %% ../nbs/04_sft.ipynb #c633438a
 _STREAM_FIELDS = ('seed', 'bs', 'grad_accum', 'packing', 'max_len', 'max_target_len', 'fmt', 'train_on', 'ptx',
                   'lora_r')
 
@@ -558,8 +561,9 @@ class _Run:
     def __init__(self, cfg: SFTConfig, out, fingerprint: str):
         self.cfg, self.out, self.fp = cfg, Path(out) if out is not None else None, fingerprint
         self.dir = self.out / 'checkpoints' if self.out is not None else None
-        self.c0, self.t0, self.cpu0, self.wall0, self.saved, self.window = (time.process_time(), time.perf_counter(),
-                                                                            0.0, 0.0, -1, [])
+        self.c0, self.t0, self.cpu0, self.wall0 = time.process_time(), time.perf_counter(), 0.0, 0.0
+        self.saved = self.evaluated = -1                  # the last step checkpointed, and evaluated
+        self.window = []                                  # metrics of the steps since the last history entry
 
     def resume(self, raw, opt) -> dict:
         st = dict(step=0, micro=0, ptx=0, cpu_s=0.0, wall_s=0.0, num_tokens=0, history=[], fingerprint=self.fp,
@@ -608,7 +612,7 @@ class _Run:
 
     def evaluate(self, st, eval_fn, raw):
         "Run `eval_fn` on the model in eval mode; its time does not count as training time."
-        c = time.process_time()
+        c, self.evaluated = time.process_time(), st['step']
         raw.eval()
         with torch.no_grad(): res = eval_fn(raw)
         raw.train()

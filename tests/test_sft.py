@@ -157,7 +157,7 @@ def test_lora_trains_saves_and_loads(tmp_path):
 def test_two_processes_equal_gradient_accumulation(tmp_path):
     "Two processes (torchrun, gloo on the CPU) each take their own micro-batches; one step equals one process accumulating both."
     script = textwrap.dedent('''
-        import sys, json, torch
+        import os, sys, json, torch
         torch.set_num_threads(1)
         from instruct_nb.core import byte_tokenizer, tiny_causal_lm
         from instruct_nb.flan import make_mixture
@@ -166,18 +166,20 @@ def test_two_processes_equal_gradient_accumulation(tmp_path):
         cfg = SFTConfig.tiny(max_len=384, max_steps=4, log_every=1, mixed_precision='no', grad_accum=accum)
         model, hist = sft(tiny_causal_lm(tok), tok, make_mixture(n=64, seed=0, variants={'zero_shot': 1.0}), cfg, out=sys.argv[1])
         w = torch.cat([p.detach().flatten() for p in model.parameters()])
-        print('RESULT ' + json.dumps(dict(losses=[h['loss'] for h in hist], tokens=[h['num_tokens'] for h in hist], w=w[:2000].tolist())))
+        res = dict(losses=[h['loss'] for h in hist], tokens=[h['num_tokens'] for h in hist], w=w[:2000].tolist())
+        rank = os.environ.get('RANK', '0')                       # one file per process: their printed lines can interleave
+        open(f'{sys.argv[1]}-result-{rank}.json', 'w').write(json.dumps(res))
     ''')
     (tmp_path / 'run.py').write_text(script)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS='1')
     torchrun = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29517']
     p = subprocess.run(torchrun + [str(tmp_path / 'run.py'), str(tmp_path / 'two'), '1'], env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
-    two = [json.loads(l.split('RESULT ', 1)[1]) for l in p.stdout.splitlines() if 'RESULT ' in l]
-    assert len(two) == 2 and two[0] == two[1]                    # both ranks hold the same model and the same metrics
+    two = [json.loads((tmp_path / f'two-result-{r}.json').read_text()) for r in (0, 1)]
+    assert two[0] == two[1]                                      # both ranks hold the same model and the same metrics
     q = subprocess.run([sys.executable, str(tmp_path / 'run.py'), str(tmp_path / 'one'), '2'], env=env, capture_output=True, text=True, timeout=600)
     assert q.returncode == 0, q.stderr[-3000:]
-    one = json.loads(q.stdout.split('RESULT ', 1)[1])
+    one = json.loads((tmp_path / 'one-result-0.json').read_text())
     assert one['tokens'] == two[0]['tokens']                     # the same micro-batches, split between the processes
     assert max(abs(a - b) for a, b in zip(one['losses'], two[0]['losses'])) < 1e-4
     assert max(abs(a - b) for a, b in zip(one['w'], two[0]['w'])) < 1e-4

@@ -487,6 +487,10 @@ def shared_data(*parts: str, # path components under the data folder, e.g. 'ifev
                 must_exist: bool = True, # raise FileNotFoundError (naming where it looked) when missing
                ) -> Path:
     "Path to a reference data file: under `$INSTRUCT_NB_DATA`, else `../shared/data` beside the checkout or the cwd."
+    for p in parts:
+        if not isinstance(p, (str, os.PathLike)): raise TypeError(f'shared_data: path parts must be strings, got {p!r}')
+    if Path(*parts).is_absolute() or '..' in Path(*parts).parts:
+        raise ValueError(f"shared_data{parts}: expected a path inside the data folder (no '..', not absolute)")
     env = os.environ.get('INSTRUCT_NB_DATA')
     roots = [Path(env)] if env else []
     for base in (Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd(), Path.cwd()):
@@ -500,14 +504,21 @@ def shared_data(*parts: str, # path components under the data folder, e.g. 'ifev
 
 # %% ../nbs/00_core.ipynb #ea3cb7ac
 def read_jsonl(path: str | Path) -> list[dict]:
-    "The records of a JSON Lines file; blank lines skipped, a bad line named by file and line number."
+    "The records (JSON objects) of a JSON Lines file; blank lines skipped, a bad line named by file and line number."
     import json
     out = []
-    with open(path, encoding='utf-8') as f:
-        for i, line in enumerate(f, 1):
+    with open(path, 'rb') as f:
+        for i, raw in enumerate(f, 1):
+            try: line = raw.decode('utf-8-sig' if i == 1 else 'utf-8')
+            except UnicodeDecodeError as e:
+                raise ValueError(f'{path}, line {i}: not UTF-8 text (byte {raw[e.start:e.start + 1]!r} at column '
+                                 f'{e.start + 1}); save the file as UTF-8') from None
             if not line.strip(): continue
-            try: out.append(json.loads(line))
+            try: rec = json.loads(line)
             except json.JSONDecodeError as e: raise ValueError(f'{path}, line {i}: not valid JSON ({e.msg})') from None
+            if not isinstance(rec, dict):
+                raise ValueError(f'{path}, line {i}: expected a JSON object, got {type(rec).__name__}')
+            out.append(rec)
     return out
 
 # %% ../nbs/00_core.ipynb #5186570e

@@ -12,8 +12,9 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['COLUMNS', 'check_records', 'get_fmt', 'fmt_stops', 'normalize', 'exact_match', 'is_seq2seq', 'generate',
-           'split_continuation', 'score_options', 'rank_classify', 'few_shot', 'evaluate_tasks', 'summarize']
+__all__ = ['COLUMNS', 'check_records', 'get_fmt', 'fmt_stops', 'fmt_controls', 'normalize', 'exact_match', 'is_seq2seq',
+           'encode_text', 'generate', 'split_continuation', 'score_options', 'rank_classify', 'few_shot',
+           'evaluate_tasks', 'summarize']
 
 # %% ../nbs/08_eval.ipynb #4312f3a9
 COLUMNS = ('input', 'output', 'task', 'cluster', 'template_id', 'variant', 'options')
@@ -22,9 +23,13 @@ def check_records(ds, # a `datasets.Dataset` or a sequence of dicts with the mix
                   need_options: bool = False, # every row must have options (rank classification)
                  ) -> list[dict]:
     "The rows of `ds` as dicts, after checking the fields evaluation needs; raises naming the record and field."
+    if isinstance(ds, (str, bytes, dict)):
+        raise TypeError(f'ds must be a dataset or a list of records (dicts), got {type(ds).__name__} {str(ds)[:40]!r}')
     recs = ds.to_list() if hasattr(ds, 'to_list') else list(ds)
     if not recs: raise ValueError('the evaluation set is empty')
     for i, r in enumerate(recs):
+        if not isinstance(r, dict):
+            raise TypeError(f'record {i}: expected a dict with the columns {COLUMNS}, got {type(r).__name__}')
         for k in ('input', 'output', 'task', 'cluster'):
             if k not in r: raise KeyError(f"record {i}: missing field {k!r} (expected the columns {COLUMNS})")
             if not isinstance(r[k], str): raise TypeError(f"record {i} ({r.get('task')}): field {k!r} must be a string, got {r[k]!r}")
@@ -36,6 +41,24 @@ def check_records(ds, # a `datasets.Dataset` or a sequence of dicts with the mix
             raise ValueError(f"record {i} ({r['task']}): field 'output' {r['output']!r} is not one of its options {opts} "
                              "(an option label or a chain-of-thought answer?); use method='auto' to generate such rows")
     return recs
+
+# %% ../nbs/08_eval.ipynb #680cd3c3
+def _strs(x, name: str) -> list[str]:
+    "`x` as a list of strings; a lone string (it iterates as characters) or a non-string item raises, naming `name`."
+    if isinstance(x, str):
+        raise TypeError(f'{name} must be a list of strings, got the string {x[:40]!r} (for one, pass [{x[:20]!r}])')
+    try: xs = list(x)
+    except TypeError: raise TypeError(f'{name} must be a list of strings, got {type(x).__name__} {x!r}') from None
+    for i, s in enumerate(xs):
+        if not isinstance(s, str): raise TypeError(f'{name}[{i}] must be a string, got {type(s).__name__} {s!r}')
+    return xs
+
+def _count(v, name: str, lo: int = 1) -> int:
+    "`v` if it is an integer of at least `lo`; otherwise an error naming `name` (NaN, floats and booleans are refused)."
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f'{name} must be an integer >= {lo}, got {type(v).__name__} {v!r}')
+    if v < lo: raise ValueError(f'{name} must be an integer >= {lo}, got {v}')
+    return int(v)
 
 # %% ../nbs/08_eval.ipynb #513c9c64
 def get_fmt(fmt: Callable[[str], str] | str | None = None, # None, a callable `input -> prompt`, or a template name
@@ -53,6 +76,14 @@ def fmt_stops(fmt) -> list[str]:
     if not isinstance(fmt, str): return []
     from instruct_nb.templates import get_format
     return [get_format(fmt).stop] if get_format(fmt).stop else []
+
+def fmt_controls(fmt, tok=None) -> tuple[str, ...]:
+    "Control strings a format writes: a chat format's markers, BOS and end of turn; the special tokens a callable adds."
+    if fmt is None: return ()
+    if callable(fmt): return tuple(t for t in (tok.all_special_tokens if tok is not None else ()) if t in fmt('x'))
+    from instruct_nb.templates import get_format
+    f = get_format(fmt)
+    return tuple(dict.fromkeys(s for s in (*f.markers, f.bos, f.stop) if s))
 
 # %% ../nbs/08_eval.ipynb #00c5eed4
 _PUNCT = set(string.punctuation)
@@ -89,18 +120,43 @@ def _pad(seqs: Sequence[Sequence[int]], pad_id: int, left: bool = False) -> tupl
         ids[i, sl], mask[i, sl] = torch.tensor(list(s), dtype=torch.long), 1
     return ids, mask
 
+# %% ../nbs/08_eval.ipynb #1a5fc244
+def _around(tok) -> tuple[list[int], list[int]]:
+    "The ids a tokenizer adds before and after a text when asked to (Llama's BOS, T5's EOS)."
+    inner, full = tok('a', add_special_tokens=False)['input_ids'], tok('a')['input_ids']
+    k = next((k for k in range(len(full) - len(inner) + 1) if full[k:k + len(inner)] == inner), None)
+    return ([], []) if k is None else (full[:k], full[k + len(inner):])
+
+def encode_text(tok, text: str, # a prompt or an answer
+                specials: Sequence[str] = (), # control strings that do become control tokens (see `fmt_controls`)
+                add_special_tokens: bool = False, # add what the tokenizer adds around a text (T5's EOS)
+               ) -> list[int]:
+    "Token ids of `text` read as text: a special token's string inside it stays characters unless it is in `specials`."
+    ctrl = sorted({c for c in specials if c and c in text and c in tok.all_special_tokens}, key=len, reverse=True)
+    if not ctrl: return tok(text, add_special_tokens=add_special_tokens, split_special_tokens=True)['input_ids']
+    parts = re.split('(' + '|'.join(map(re.escape, ctrl)) + ')', text)           # text, control, text, ...
+    ids = []
+    for k, part in enumerate(parts):
+        if part: ids += tok(part, add_special_tokens=False, split_special_tokens=k % 2 == 0)['input_ids']
+    head, tail = _around(tok) if add_special_tokens else ([], [])
+    return head + ids + tail
+
 # %% ../nbs/08_eval.ipynb #43086669
 @torch.no_grad()
 def generate(model, tok, # any HF seq2seq or causal LM and its tokenizer
              prompts: Sequence[str], # the prompts, already formatted
              max_new_tokens: int = 32, # most tokens to generate per prompt
              bs: int = 16, # prompts per batch
-             stop: Sequence[str] = (), # cut the output at the first of these strings
+             stop: Sequence[str] = (), # cut the output at the first of these strings (a list, e.g. ['\n\n'])
              add_bos: bool | None = None, # causal only: prepend BOS (None: see `_bos`)
+             specials: Sequence[str] = (), # control strings of the prompt format (see `encode_text`)
             ) -> list[str]:
     "Greedy completions of `prompts` in batches (causal LMs padded on the left), cut at EOS or a `stop` string."
+    prompts, stop = _strs(prompts, 'prompts'), _strs(stop, 'stop')
+    max_new_tokens, bs = _count(max_new_tokens, 'max_new_tokens'), _count(bs, 'bs')
     s2s, dev, pad = is_seq2seq(model), model.device, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    enc = [tok(p)['input_ids'] if s2s else _bos(tok, add_bos) + tok(p, add_special_tokens=False)['input_ids'] for p in prompts]
+    bos = [] if s2s else _bos(tok, add_bos)
+    enc = [bos + encode_text(tok, p, specials, add_special_tokens=s2s) for p in prompts]
     for i, e in enumerate(enc):
         if not e: raise ValueError(f'prompt {i} encodes to no tokens (empty, and no BOS to start from): nothing to condition on')
     if (L := _max_len(model)) is not None:
@@ -124,29 +180,31 @@ def generate(model, tok, # any HF seq2seq or causal LM and its tokenizer
     return out
 
 # %% ../nbs/08_eval.ipynb #4ffa17b2
-def split_continuation(tok, prompt: str, option: str) -> tuple[list[int], list[int]]:
+def split_continuation(tok, prompt: str, option: str,
+                       specials: Sequence[str] = (), # control strings of the prompt format (see `encode_text`)
+                      ) -> tuple[list[int], list[int]]:
     "Token ids of `prompt` and of `option` as its continuation (trailing spaces move into the option)."
     n = len(prompt) - len(prompt.rstrip(' '))
     if n: prompt, option = prompt[:-n], prompt[-n:] + option
-    enc = lambda s: tok(s, add_special_tokens=False)['input_ids']
+    def enc(s): return encode_text(tok, s, specials)
     ctx, whole = enc(prompt), enc(prompt + option)
     cont = whole[len(ctx):] if whole[:len(ctx)] == ctx else enc(option)
     if not cont: raise ValueError(f'option {option!r} encodes to no tokens after prompt {prompt[-40:]!r}')
     return ctx, cont
 
 # %% ../nbs/08_eval.ipynb #a81646ac
-def _option_seqs(tok, model, prompts, options, eos, add_bos):
+def _option_seqs(tok, model, prompts, options, eos, add_bos, specials=()):
     "Every (prompt, option) pair as `(example, option, source ids, target ids)`."
     s2s, eos = is_seq2seq(model), (is_seq2seq(model) if eos is None else eos)
     pairs = []                                                                   # (example, option, src ids, target ids)
     for i, (p, opts) in enumerate(zip(prompts, options)):
         for j, o in enumerate(opts):
             if s2s:
-                src, tgt = tok(p)['input_ids'], tok(o, add_special_tokens=False)['input_ids']
+                src, tgt = encode_text(tok, p, specials, True), encode_text(tok, o)
                 if not src: raise ValueError(f'prompt {i} encodes to no tokens: nothing for the encoder to read')
                 if not tgt and not eos: raise ValueError(f'prompt {i}, option {j}: {o!r} encodes to no tokens')
             else:
-                src, tgt = split_continuation(tok, p, o)
+                src, tgt = split_continuation(tok, p, o, specials)
                 src = _bos(tok, add_bos) + src
                 if not src: raise ValueError(f'prompt {i} is empty and the tokenizer has no BOS: nothing to condition on')
             pairs.append((i, j, src, tgt + ([tok.eos_token_id] if eos else [])))
@@ -178,11 +236,16 @@ def score_options(model, tok, # any HF seq2seq or causal LM and its tokenizer
                   bs: int = 32, # (prompt, option) pairs per batch
                   eos: bool | None = None, # score EOS after the option (None: for seq2seq only)
                   add_bos: bool | None = None, # causal only: prepend BOS (None: see `_bos`)
+                  specials: Sequence[str] = (), # control strings of the prompt format (see `encode_text`)
                  ) -> list[np.ndarray]:
     "Per prompt, an array (n_options, 2): each option's summed log-likelihood as the prompt's continuation and its token count."
     # naive equivalent: for each pair, -model(prompt + option, labels on the option only).loss * n_option_tokens
+    prompts, bs = _strs(prompts, 'prompts'), _count(bs, 'bs')
+    if isinstance(options, str):
+        raise TypeError(f'options must be a list of option lists (one per prompt), got the string {options[:40]!r}')
+    options = [_strs(o, f'options[{i}]') for i, o in enumerate(options)]
     if len(prompts) != len(options): raise ValueError(f'{len(prompts)} prompts but {len(options)} option lists')
-    pairs = _option_seqs(tok, model, prompts, options, eos, add_bos)
+    pairs = _option_seqs(tok, model, prompts, options, eos, add_bos, specials)
     if (L := _max_len(model)) is not None:
         for i, j, s, t in pairs:
             if len(s) + len(t) > L: raise ValueError(f'prompt {i} with option {j} has {len(s) + len(t)} tokens, over the model length {L}')
@@ -213,7 +276,7 @@ def few_shot(recs: Sequence[dict], # the records to evaluate (from `check_record
              seed: int = 0, # exemplar sampling seed
             ) -> list[str]:
     "Prompts with `k` exemplars of the same task prepended: `fmt(x_1) + y_1 + sep + ... + fmt(x)` (a chat format: earlier turns)."
-    chat, fmt, rng = fmt if isinstance(fmt, str) else None, get_fmt(fmt), random.Random(seed)
+    k, chat, fmt, rng = _count(k, 'k', lo=0), fmt if isinstance(fmt, str) else None, get_fmt(fmt), random.Random(seed)
     pool = recs if pool is None else check_records(pool)
     by_task = {}
     for r in pool: by_task.setdefault(r['task'], []).append(r)
@@ -248,16 +311,21 @@ def evaluate_tasks(model, tok, # any HF seq2seq or causal LM and its tokenizer
     "One row per example: task, cluster, template, method, prediction, target, correct."
     if method not in ('auto', 'rank', 'generate'): raise ValueError(f"method={method!r}: expected 'auto', 'rank' or 'generate'")
     recs = check_records(ds, need_options=method == 'rank')
+    k, max_new_tokens, bs = _count(k, 'k', lo=0), _count(max_new_tokens, 'max_new_tokens'), _count(bs, 'bs')
+    if stop is not None: stop = _strs(stop, 'stop')
     prompts = few_shot(recs, k, fmt, pool, sep, seed) if k else [get_fmt(fmt)(r['input']) for r in recs]
     ranked = [i for i, r in enumerate(recs) if method == 'rank' or (method == 'auto' and r['output'] in (r['options'] or []))]
     gened = sorted(set(range(len(recs))) - set(ranked))
     pred = {}
     if ranked:
-        scores = score_options(model, tok, [prompts[i] for i in ranked], [recs[i]['options'] for i in ranked], bs=bs)
+        scores = score_options(model, tok, [prompts[i] for i in ranked], [recs[i]['options'] for i in ranked], bs=bs,
+                               specials=fmt_controls(fmt, tok))
         pred |= {i: recs[i]['options'][j] for i, j in zip(ranked, rank_classify(scores, norm))}
     if gened:
-        stop = ([sep] if k else []) + fmt_stops(fmt) if stop is None else list(stop)
-        pred |= dict(zip(gened, generate(model, tok, [prompts[i] for i in gened], max_new_tokens, bs, stop)))
+        stop = ([sep] if k else []) + fmt_stops(fmt) if stop is None else stop
+        outs = generate(model, tok, [prompts[i] for i in gened], max_new_tokens, bs, stop,
+                        specials=fmt_controls(fmt, tok))
+        pred |= dict(zip(gened, outs))
     rs, ex = set(ranked), extract or (lambda x: x)
     return pd.DataFrame([dict(task=r['task'], cluster=r['cluster'], template_id=r.get('template_id'), variant=r.get('variant'),
                               method='rank' if i in rs else 'generate', prediction=pred[i], target=r['output'],

@@ -162,19 +162,19 @@ def instruction(iid: str, # the instruction id, e.g. 'punctuation:no_comma'
 def _compare(n: int, k: int, relation: str) -> bool: return n < k if relation == 'less than' else n >= k
 
 def _find(pattern: str, text: str, flags=re.I) -> list:
-    "All matches of the regex `pattern`; a pattern that does not compile is matched literally."
-    try: return re.findall(pattern, text, flags)
-    except re.error: return re.findall(re.escape(pattern), text, flags)
+    "All matches of the regex `pattern`, which record text enters only through `re.escape` (matched literally)."
+    return re.findall(pattern, text, flags)
 
 # %% ../nbs/08a_ifeval.ipynb #e84f2052
 @instruction('keywords:existence', keywords=list)
-def _keywords_exist(r, keywords): return all(_find(k, r) for k in keywords)
+def _keywords_exist(r, keywords): return all(_find(re.escape(k), r) for k in keywords)
 
 @instruction('keywords:frequency', keyword=str, frequency=int, relation=str)
-def _keyword_frequency(r, keyword, frequency, relation): return _compare(len(_find(keyword.strip(), r)), frequency, relation)
+def _keyword_frequency(r, keyword, frequency, relation):
+    return _compare(len(_find(re.escape(keyword.strip()), r)), frequency, relation)
 
 @instruction('keywords:forbidden_words', forbidden_words=list)
-def _forbidden_words(r, forbidden_words): return not any(_find(rf'\b{w}\b', r) for w in forbidden_words)
+def _forbidden_words(r, forbidden_words): return not any(_find(rf'\b{re.escape(w)}\b', r) for w in forbidden_words)
 
 @instruction('keywords:letter_frequency', letter=str, let_frequency=int, let_relation=str)
 def _letter_frequency(r, letter, let_frequency, let_relation):
@@ -218,7 +218,7 @@ def _placeholders(r, num_placeholders): return len(re.findall(r'\[.*?\]', r)) >=
 @instruction('detectable_content:postscript', postscript_marker=str)
 def _postscript(r, postscript_marker):
     m = postscript_marker.strip()
-    pat = {'P.P.S': r'\s*p\.\s?p\.\s?s.*$', 'P.S.': r'\s*p\.\s?s\..*$'}.get(m, r'\s*' + m.lower() + r'.*$')
+    pat = {'P.P.S': r'\s*p\.\s?p\.\s?s.*$', 'P.S.': r'\s*p\.\s?s\..*$'}.get(m, r'\s*' + re.escape(m.lower()) + r'.*$')
     return bool(_find(pat, r.lower(), re.M))
 
 @instruction('detectable_format:number_bullet_lists', num_bullets=int)
@@ -237,9 +237,7 @@ def _highlights(r, num_highlights):
 # %% ../nbs/08a_ifeval.ipynb #2e2e4035
 @instruction('detectable_format:multiple_sections', section_spliter=str, num_sections=int)
 def _sections(r, section_spliter, num_sections):
-    s = section_spliter.strip()
-    try: parts = re.split(rf'\s?{s}\s?\d+\s?', r)
-    except re.error: parts = re.split(rf'\s?{re.escape(s)}\s?\d+\s?', r)
+    parts = re.split(rf'\s?{re.escape(section_spliter.strip())}\s?\d+\s?', r)
     return len(parts) - 1 >= num_sections
 
 @instruction('detectable_format:json_format')
@@ -367,17 +365,26 @@ def breakdown(results: list[dict], by: str = 'id') -> dict[str, dict]:
     return {k: dict(n=n[k], followed=ok[k], accuracy=ok[k] / n[k]) for k in sorted(n)}
 
 # %% ../nbs/08a_ifeval.ipynb #b8cb5013
-def _rows(x) -> list: return x if isinstance(x, list) else read_jsonl(x)
+def _rows(x, name: str) -> list:
+    "Records from a list of dicts or a JSON Lines path; a record that is not a dict is named by its index."
+    if isinstance(x, Mapping): raise TypeError(f'{name} must be a list of records or a jsonl path, got a single dict')
+    rows = x if isinstance(x, list) else read_jsonl(x)
+    for i, r in enumerate(rows):
+        if not isinstance(r, Mapping): raise TypeError(f'{name} record {i}: expected a dict, got {type(r).__name__}')
+    return rows
 
 def load_ifeval(responses=None, # a jsonl of `prompt`, `response` (default: GPT-4's, from the paper), or a list of dicts
                 inputs=None, # the prompts jsonl (default: `shared_data('ifeval', 'input_data.jsonl')`), or a list of dicts
                ) -> list[dict]:
     "IFEval records (`key`, `prompt`, `instruction_id_list`, `kwargs`, `response`): prompts joined with responses by prompt text."
-    inputs = _rows(inputs if inputs is not None else shared_data('ifeval', 'input_data.jsonl'))
+    inputs = _rows(inputs if inputs is not None else shared_data('ifeval', 'input_data.jsonl'), 'inputs')
+    for i, r in enumerate(inputs):
+        if 'key' not in r or not isinstance(r.get('prompt'), str):
+            raise ValueError(f"inputs row {i}: needs fields 'key' and 'prompt' (str)")
     if responses is None: responses = shared_data('ifeval', 'input_response_data_gpt4_20231107_145030.prompt2785_patched.jsonl')
-    rows = _rows(responses)
+    rows = _rows(responses, 'responses')
     for i, r in enumerate(rows):
-        if not (isinstance(r, Mapping) and isinstance(r.get('prompt'), str) and isinstance(r.get('response'), str)):
+        if not (isinstance(r.get('prompt'), str) and isinstance(r.get('response'), str)):
             raise ValueError(f"responses row {i}: needs str fields 'prompt' and 'response'")
     by_prompt = {r['prompt']: r['response'] for r in rows}
     missing = [r['key'] for r in inputs if r['prompt'] not in by_prompt]
@@ -387,7 +394,9 @@ def load_ifeval(responses=None, # a jsonl of `prompt`, `response` (default: GPT-
 # %% ../nbs/08a_ifeval.ipynb #f0af34e3
 def disagreements(results: list[dict], reference) -> list[tuple]:
     "(key, instruction id, ours, reference's) for each verdict that differs from the reference results (a jsonl path or list)."
-    ref = {r['key']: r for r in _rows(reference)}
+    ref = {r.get('key'): r for r in _rows(reference, 'reference')}
+    if missing := [r['key'] for r in results if r['key'] not in ref]:
+        raise KeyError(f'the reference has no result for {len(missing)} record(s), e.g. key {missing[0]!r}')
     return [(r['key'], iid, a, b) for r in results
             for iid, a, b in zip(r['instruction_id_list'], r['follow_instruction_list'], ref[r['key']]['follow_instruction_list'])
             if a != b]

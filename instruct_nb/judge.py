@@ -13,20 +13,21 @@ import pandas as pd
 import torch
 
 from .core import shared_data, read_jsonl
-from .evaluate import generate, fmt_stops
+from .evaluate import generate, fmt_stops, fmt_controls, encode_text, _strs, _count
+from .templates import render
 
 # %% auto #0
-__all__ = ['NEED_REF', 'parse_pairwise', 'parse_rating', 'to_verdict', 'judge_pair', 'compare', 'win_rate', 'lc_win_rate',
-           'instruction_difficulty', 'chatml', 'get_chat_fmt', 'score_judge', 'to_messages', 'reward_scorer',
-           'load_judge_prompts', 'judge_prompt', 'llm_pairwise', 'llm_rating', 'load_mt_bench', 'chat_model',
-           'chat_completer', 'mt_bench_answers', 'grade_single', 'grade_pairwise', 'plot_categories']
+__all__ = ['NEED_REF', 'parse_pairwise', 'parse_rating', 'verdict_markers', 'to_verdict', 'judge_pair', 'compare', 'win_rate',
+           'lc_win_rate', 'instruction_difficulty', 'chatml', 'get_chat_fmt', 'score_judge', 'to_messages',
+           'reward_scorer', 'load_judge_prompts', 'judge_prompt', 'llm_pairwise', 'llm_rating', 'load_mt_bench',
+           'chat_model', 'chat_completer', 'mt_bench_answers', 'grade_single', 'grade_pairwise', 'plot_categories']
 
 # %% ../nbs/08b_judge.ipynb #e8d336bd
 _PAIR2 = re.compile(r'\[\[\s*(A|B|C|tie)\s*\]\]', re.I)
 _PAIR1 = re.compile(r'\[\s*(A|B|C|tie)\s*\]', re.I)
 _RATE2 = re.compile(r'\[\[\s*(\d+(?:\.\d+)?)\s*(?:/\s*10\s*)?\]\]')
 _RATE1 = re.compile(r'\[\s*(\d+(?:\.\d+)?)\s*(?:/\s*10\s*)?\]')
-_RATE0 = re.compile(r'rating\s*(?:is)?\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)', re.I)
+_RATE0 = re.compile(r'rating(?:\s*is)?[\s:=*]*(\d+(?:\.\d+)?)', re.I)       # one run of separators: linear time
 
 def parse_pairwise(text: str) -> str | None:
     "The verdict in a pairwise judgement: 'A', 'B' or 'tie' (the last `[[A]]`/`[[B]]`/`[[C]]`), or None."
@@ -45,12 +46,20 @@ def parse_rating(text: str, lo: float = 1, hi: float = 10) -> float | None:
     return r if lo <= r <= hi else None
 
 # %% ../nbs/08b_judge.ipynb #1108e462
+_MARKER = re.compile(r'\[\[\s*(?:A|B|C|tie|\d+(?:\.\d+)?\s*(?:/\s*10\s*)?)\s*\]\]', re.I)
+
+def verdict_markers(answer) -> list[str]:
+    "The judge verdict and rating markers (`[[A]]`, `[[tie]]`, `[[7]]`...) in an answer (a string or a list of turns)."
+    turns = [answer] if isinstance(answer, str) else list(answer or [])
+    return [m for t in turns if isinstance(t, str) for m in _MARKER.findall(t)]
+
 def to_verdict(v) -> str:
-    "A judge's output as 'A', 'B', 'tie' or 'error': accepts those strings, 'C', or raw judge text with `[[A]]`..."
+    "A judge's output as 'A', 'B', 'tie', 'invalid' or 'error': those strings, 'C', or raw judge text with `[[A]]`..."
     if isinstance(v, str):
         u = v.strip().upper()
         if u in ('A', 'B'): return u
         if u in ('C', 'TIE'): return 'tie'
+        if u == 'INVALID': return 'invalid'
         return parse_pairwise(v) or 'error'
     if v is None: return 'error'
     raise TypeError(f'a pairwise judge must return a string verdict, got {type(v).__name__} {v!r}')
@@ -71,13 +80,17 @@ def judge_pair(judge: Callable, # pairwise judge: (question, answer_a, answer_b[
                swap: bool = True, # also judge with the answers swapped; disagreement is a tie
                ref=None, # reference answer, given to judges that take `ref=`
               ) -> dict:
-    "Judge one pair: the verdicts of both orders and the outcome for answer A ('win', 'loss', 'tie' or 'error')."
+    "Judge one pair: both orders' verdicts, A's outcome ('win', 'loss', 'tie', 'error', 'invalid') and `flagged`."
+    # flagged: the answers ('A', 'B', 'AB') that carry verdict markers; such a pair is 'invalid' and never judged
+    flagged = ''.join(k for k, a in (('A', answer_a), ('B', answer_b)) if verdict_markers(a))
+    if flagged: return dict(g1=None, g2=None, outcome='invalid', flagged=flagged)
     g1 = to_verdict(_call(judge, question, answer_a, answer_b, ref=ref))
-    o1 = _OUT.get(g1, 'error')
-    if not swap: return dict(g1=g1, g2=None, outcome=o1)
+    o1 = _OUT.get(g1, g1 if g1 == 'invalid' else 'error')
+    if not swap: return dict(g1=g1, g2=None, outcome=o1, flagged='')
     g2 = to_verdict(_call(judge, question, answer_b, answer_a, ref=ref))
-    o2 = {'A': 'loss', 'B': 'win', 'tie': 'tie'}.get(g2, 'error')
-    return dict(g1=g1, g2=g2, outcome='error' if 'error' in (o1, o2) else o1 if o1 == o2 else 'tie')
+    o2 = {'A': 'loss', 'B': 'win', 'tie': 'tie'}.get(g2, g2 if g2 == 'invalid' else 'error')
+    bad = next((o for o in ('invalid', 'error') if o in (o1, o2)), None)
+    return dict(g1=g1, g2=g2, outcome=bad or (o1 if o1 == o2 else 'tie'), flagged='')
 
 def compare(judge: Callable, # pairwise judge
             questions: Sequence, answers_a: Sequence, answers_b: Sequence, # aligned lists
@@ -85,29 +98,38 @@ def compare(judge: Callable, # pairwise judge
             refs: Sequence | None = None, # reference answers (None entries where there is none)
            ) -> pd.DataFrame:
     "Judge aligned answer sets A and B on `questions`: one row per question with both verdicts and A's outcome."
+    for name, xs in (('questions', questions), ('answers_a', answers_a), ('answers_b', answers_b), ('refs', refs)):
+        if isinstance(xs, str):
+            raise TypeError(f'{name} must be a list (one entry per question), got the string {xs[:40]!r}')
     if not (len(questions) == len(answers_a) == len(answers_b)):
-        raise ValueError(f'{len(questions)} questions, {len(answers_a)} answers A and {len(answers_b)} answers B: the lists must align')
+        raise ValueError(f'{len(questions)} questions, {len(answers_a)} answers A and {len(answers_b)} answers B: '
+                         'the lists must align')
+    if refs is not None and len(refs) != len(questions):
+        raise ValueError(f'{len(questions)} questions but {len(refs)} refs: the lists must align (None for no reference)')
     refs = refs if refs is not None else [None] * len(questions)
     return pd.DataFrame([judge_pair(judge, q, a, b, swap, r) for q, a, b, r in zip(questions, answers_a, answers_b, refs)])
 
 # %% ../nbs/08b_judge.ipynb #30b3b196
 _SCORE = {'win': 1.0, 'tie': 0.5, 'loss': 0.0}
 
-def win_rate(outcomes: Sequence[str], # 'win', 'tie', 'loss' (or 'error', dropped) per question
+def win_rate(outcomes: Sequence[str], # 'win', 'tie', 'loss' (or 'error' and 'invalid', counted apart) per question
              n_boot: int = 2000, # bootstrap resamples
              ci: float = 0.95, # interval coverage
              seed: int = 0, # bootstrap seed
             ) -> dict:
     "Win rate (ties count half) with a percentile-bootstrap interval, and the counts."
-    bad = sorted({o for o in outcomes if o not in _SCORE and o != 'error'})
-    if bad: raise ValueError(f"unknown outcome(s) {bad}: expected 'win', 'tie', 'loss' or 'error'")
-    s = np.array([_SCORE[o] for o in outcomes if o != 'error'])
-    if not len(s): raise ValueError('no judged pairs (all errors or empty): no win rate')
+    outcomes, n_boot = _strs(outcomes, 'outcomes'), _count(n_boot, 'n_boot')
+    if not (isinstance(ci, (int, float)) and 0 < ci < 1):
+        raise ValueError(f'ci must be a coverage in (0, 1), got {ci!r}')
+    bad = sorted({o for o in outcomes if o not in _SCORE and o not in ('error', 'invalid')})
+    if bad: raise ValueError(f"unknown outcome(s) {bad}: expected 'win', 'tie', 'loss', 'error' or 'invalid'")
+    s = np.array([_SCORE[o] for o in outcomes if o in _SCORE])
+    if not len(s): raise ValueError('no judged pairs (all errors, invalid or empty): no win rate')
     boot = s[np.random.default_rng(seed).integers(0, len(s), (n_boot, len(s)))].mean(1)
     lo, hi = np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2])
     c = pd.Series(list(outcomes)).value_counts()
     return dict(win_rate=float(s.mean()), lo=float(lo), hi=float(hi), n=len(s),
-                **{k: int(c.get(k, 0)) for k in ('win', 'tie', 'loss', 'error')})
+                **{k: int(c.get(k, 0)) for k in ('win', 'tie', 'loss', 'error', 'invalid')})
 
 # %% ../nbs/08b_judge.ipynb #c8083354
 def _glm(y, X, l2: float):
@@ -129,6 +151,7 @@ def lc_win_rate(preference: Sequence[float], # per instruction: 1 model wins, 0.
                 l2: float = 0.0, # ridge penalty (0: maximum likelihood)
                ) -> dict:
     "AlpacaEval 2's length-controlled win rate: the GLM's mean prediction with the length term at zero; with the raw win rate and weights."
+    if not (isinstance(l2, (int, float)) and l2 >= 0): raise ValueError(f'l2 must be a penalty >= 0, got {l2!r}')
     p, d = np.asarray(preference, float), np.asarray(len_model, float) - np.asarray(len_base, float)
     if not (len(p) == len(d)) or len(p) < 3: raise ValueError(f'need aligned preferences and lengths for at least 3 instructions, got {len(p)} and {len(d)}')
     bad = np.flatnonzero(np.isnan(p) | (p < 0) | (p > 1))
@@ -159,29 +182,45 @@ def instruction_difficulty(table: pd.DataFrame, # columns: model, instruction, p
 def chatml(messages: Sequence[dict], # dicts with 'role' and 'content'
            add_generation_prompt: bool = True, # end with the opening of an assistant turn
           ) -> str:
-    "ChatML: `<|im_start|>{role}\\n{content}<|im_end|>` per message, newline-separated."
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get('content'), str) or m.get('role') not in ('system', 'user', 'assistant'):
-            raise ValueError(f"message {i}: expected a dict with role system/user/assistant and string content, got {str(m)[:60]!r}")
-    s = '\n'.join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>" for m in messages)
-    return s + ('\n<|im_start|>assistant\n' if add_generation_prompt else '')
+    "ChatML, `<|im_start|>{role}\\n{content}<|im_end|>` per message: `templates.render` (control markers refused)."
+    return render(messages, 'chatml', add_generation_prompt=add_generation_prompt)
+
+def _tokenizer_chat(tok) -> Callable:
+    "The tokenizer's own chat template, refusing content that contains one of its special tokens."
+    def fmt(messages, add_generation_prompt=True):
+        for i, m in enumerate(messages):
+            bad = [t for t in tok.all_special_tokens if isinstance(m, dict) and t in str(m.get('content', ''))]
+            if bad: raise ValueError(f"message {i} ({m.get('role')}): field 'content' contains {bad[0]!r}, a special "
+                                     'token of the tokenizer: the chat template would make it a control token')
+        return tok.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
+    return fmt
 
 def get_chat_fmt(fmt=None, tok=None) -> tuple[Callable, list[str]]:
     "A chat format callable and its stop strings, from None (ChatML), a callable, a `templates` format name or 'tokenizer'."
     if fmt is None: return chatml, ['<|im_end|>']
     if callable(fmt): return fmt, []
     if fmt == 'tokenizer':
-        if tok is None or not getattr(tok, 'chat_template', None): raise ValueError("fmt='tokenizer' needs a tokenizer with a chat_template")
-        return (lambda m, add_generation_prompt=True: tok.apply_chat_template(list(m), tokenize=False, add_generation_prompt=add_generation_prompt)), []
-    from instruct_nb.templates import render, get_format
+        if tok is None or not getattr(tok, 'chat_template', None):
+            raise ValueError("fmt='tokenizer' needs a tokenizer with a chat_template")
+        return _tokenizer_chat(tok), []
+    from instruct_nb.templates import get_format
     get_format(fmt)
     return (lambda m, add_generation_prompt=True: render(m, fmt, add_generation_prompt=add_generation_prompt)), fmt_stops(fmt)
+
+def _chat_controls(fmt, tok) -> tuple[str, ...]:
+    "The strings of a chat format's output that are control tokens (see `encode_text`)."
+    if fmt is None or (isinstance(fmt, str) and fmt != 'tokenizer'): return fmt_controls(fmt or 'chatml')
+    if fmt == 'tokenizer': return tuple(tok.all_special_tokens)                 # content holding one is refused
+    probe = fmt([dict(role='user', content='x'), dict(role='assistant', content='y')], add_generation_prompt=True)
+    return tuple(t for t in tok.all_special_tokens if t in probe)                # those a callable writes itself
 
 # %% ../nbs/08b_judge.ipynb #7858d662
 def score_judge(score: Callable, # scorer: (question, answer[, ref]) -> float
                 margin: float = 0.0, # score differences up to this are ties
                ) -> Callable:
     "A pairwise judge from a scorer: the answer with the higher score wins."
+    if not (isinstance(margin, (int, float)) and margin >= 0):
+        raise ValueError(f'margin must be a number >= 0, got {margin!r}')
     def judge(question, answer_a, answer_b, ref=None):
         sa, sb = _call(score, question, answer_a, ref=ref), _call(score, question, answer_b, ref=ref)
         if sa is None or sb is None or np.isnan(sa) or np.isnan(sb): return 'error'
@@ -201,12 +240,12 @@ def reward_scorer(model, tok, # a sequence-classification model with one label (
                   fmt=None, # chat format (see `get_chat_fmt`)
                  ) -> Callable:
     "A scorer `score(question, answer) -> float`: the reward model's scalar on the rendered conversation (cached)."
-    render_, _ = get_chat_fmt(fmt, tok)
+    (render_, _), controls = get_chat_fmt(fmt, tok), _chat_controls(fmt, tok)
     L, cache = getattr(model.config, 'max_position_embeddings', None), {}
     def score(question, answer):
         text = render_(to_messages(question, answer), add_generation_prompt=False)
         if text not in cache:
-            ids = tok(text, return_tensors='pt')['input_ids']
+            ids = torch.tensor([encode_text(tok, text, controls, add_special_tokens=True)])      # (1, T)
             if L and ids.shape[1] > L: raise ValueError(f'the conversation has {ids.shape[1]} tokens, over the reward model length {L}')
             model.eval(); cache[text] = model(input_ids=ids.to(model.device)).logits[0, 0].item()
         return cache[text]
@@ -217,7 +256,12 @@ def load_judge_prompts(path: str | Path | None = None, # default: `shared_data('
                       ) -> dict:
     "MT-Bench's judge prompts by name: dicts with `system_prompt`, `prompt_template`, `type`, `output_format`."
     path = Path(path) if path else shared_data('mt_bench', 'judge_prompts.jsonl')
-    return {d['name']: d for d in read_jsonl(path)}
+    out = {}
+    for i, d in enumerate(read_jsonl(path)):
+        for k in ('name', 'system_prompt', 'prompt_template'):
+            if not isinstance(d.get(k), str): raise ValueError(f'{path}, record {i}: field {k!r} must be a string')
+        out[d['name']] = d
+    return out
 
 def judge_prompt(prompts: dict, kind: str, question, answers: Sequence, ref=None) -> tuple[str, str]:
     "The (system, user) messages of MT-Bench's `kind` ('pair' or 'single') prompt for a question, answers and optional reference."
@@ -241,6 +285,7 @@ def llm_pairwise(complete: Callable[[str, str], str], # (system, user) -> judge 
     "A pairwise judge from an LLM completer and the MT-Bench pairwise prompts; returns 'A', 'B', 'tie' or 'error'."
     prompts = prompts or load_judge_prompts()
     def judge(question, answer_a, answer_b, ref=None):
+        if verdict_markers(answer_a) or verdict_markers(answer_b): return 'invalid'  # an answer that votes: not judged
         return parse_pairwise(complete(*judge_prompt(prompts, 'pair', question, [answer_a, answer_b], ref))) or 'error'
     return judge
 
@@ -250,6 +295,7 @@ def llm_rating(complete: Callable[[str, str], str], # (system, user) -> judge te
     "A scorer from an LLM completer and the MT-Bench single-answer prompts; returns the 1-10 rating or NaN."
     prompts = prompts or load_judge_prompts()
     def score(question, answer, ref=None):
+        if verdict_markers(answer): return float('nan')                       # an answer that rates itself: not rated
         r = parse_rating(complete(*judge_prompt(prompts, 'single', question, [answer], ref)))
         return float('nan') if r is None else r
     return score
@@ -262,10 +308,16 @@ def load_mt_bench(path: str | Path | None = None, # default: `shared_data('mt_be
     qs = read_jsonl(path)
     for i, q in enumerate(qs):
         for k in ('question_id', 'category', 'turns'):
-            if k not in q: raise KeyError(f'question {i}: missing field {k!r}')
+            if k not in q: raise KeyError(f'{path}, question {i}: missing field {k!r}')
+        if isinstance(q['turns'], str) or not all(isinstance(t, str) for t in q['turns']):
+            raise TypeError(f"{path}, question {i}: field 'turns' must be a list of strings")
     ref = path.parent / 'reference_answer_gpt-4.jsonl'
     if ref.exists():
-        refs = {d['question_id']: d['choices'][0]['turns'] for d in read_jsonl(ref)}
+        refs = {}
+        for i, d in enumerate(read_jsonl(ref)):
+            try: refs[d['question_id']] = d['choices'][0]['turns']
+            except (KeyError, IndexError, TypeError):
+                raise ValueError(f"{ref}, record {i}: expected 'question_id' and 'choices'[0]['turns']") from None
         for q in qs:
             if q['question_id'] in refs: q['reference'] = refs[q['question_id']]
     return qs
@@ -277,8 +329,11 @@ def chat_model(model, tok, # any HF causal or seq2seq LM and its tokenizer
                bs: int = 8, # conversations per batch
               ) -> Callable:
     "A chat function `chat(conversations) -> replies`: greedy, batched generation through the chat format."
-    render_, stops = get_chat_fmt(fmt, tok)
-    return lambda convs: generate(model, tok, [render_(c) for c in convs], max_new_tokens=max_new_tokens, bs=bs, stop=stops)
+    (render_, stops), controls = get_chat_fmt(fmt, tok), _chat_controls(fmt, tok)
+    max_new_tokens, bs = _count(max_new_tokens, 'max_new_tokens'), _count(bs, 'bs')
+    def chat(convs):
+        return generate(model, tok, [render_(c) for c in convs], max_new_tokens, bs, stops, specials=controls)
+    return chat
 
 def chat_completer(model, tok, # a local chat model to use as an LLM judge
                    fmt=None, # its chat format (see `get_chat_fmt`)
@@ -325,13 +380,15 @@ def grade_single(score: Callable, # scorer: (question, answer[, ref]) -> float (
                  questions: Sequence[dict], answers: Sequence[dict], # questions and `mt_bench_answers` output
                  turns: Sequence[int] = (1, 2), # which turns to grade
                 ) -> pd.DataFrame:
-    "Single-answer grading: one row per question and turn with its score."
+    "Single-answer grading: one row per question and turn with its score (NaN and `flagged` if the answer votes)."
     _align(questions, answers)
     rows = []
     for t in turns:
         for q, a in zip(questions, answers):
             qq, aa, ref = _turn_args(q, a, t)
-            rows.append(dict(question_id=q['question_id'], category=q['category'], turn=t, score=float(_call(score, qq, aa, ref=ref))))
+            flagged = bool(verdict_markers(aa))
+            s = float('nan') if flagged else float(_call(score, qq, aa, ref=ref))
+            rows.append(dict(question_id=q['question_id'], category=q['category'], turn=t, score=s, flagged=flagged))
     return pd.DataFrame(rows)
 
 # %% ../nbs/08b_judge.ipynb #2065f575

@@ -551,6 +551,7 @@ _STREAM_FIELDS = ('seed', 'bs', 'grad_accum', 'packing', 'max_len', 'max_target_
 
 class _Run:
     "Time, history, checkpoints and the final save of one `sft` call."
+    fields, config_file = _STREAM_FIELDS, 'sft_config.json'   # settings a resume must share; where `finish` writes cfg
     def __init__(self, cfg: SFTConfig, out, fingerprint: str):
         self.cfg, self.out, self.fp = cfg, Path(out) if out is not None else None, fingerprint
         self.dir = self.out / 'checkpoints' if self.out is not None else None
@@ -560,11 +561,11 @@ class _Run:
 
     def resume(self, raw, opt) -> dict:
         st = dict(step=0, micro=0, ptx=0, cpu_s=0.0, wall_s=0.0, num_tokens=0, history=[], fingerprint=self.fp,
-                  stream={k: getattr(self.cfg, k) for k in _STREAM_FIELDS})
+                  stream={k: getattr(self.cfg, k) for k in self.fields})
         if self.dir is None or latest_checkpoint(self.dir) is None: return st
         path = latest_checkpoint(self.dir)
         saved = load_checkpoint(self.dir, raw, opt)
-        diff = [k for k in _STREAM_FIELDS if saved.get('stream', {}).get(k) != st['stream'][k]]
+        diff = [k for k in self.fields if saved.get('stream', {}).get(k) != st['stream'][k]]
         if diff:
             was = ', '.join(f"{k}={saved['stream'].get(k)!r}" for k in diff)
             raise ValueError(f'{path} was made with other settings ({was}): '
@@ -629,7 +630,7 @@ class _Run:
         if self.out is not None and acc.is_main_process:
             model.save_pretrained(self.out, safe_serialization=True)
             if tok is not None: tok.save_pretrained(self.out)
-            (self.out / 'sft_config.json').write_text(json.dumps(asdict(self.cfg), indent=1))
+            (self.out / self.config_file).write_text(json.dumps(asdict(self.cfg), indent=1))
             (self.out / 'trainer_state.json').write_text(json.dumps({k: v for k, v in st.items()}, indent=1))
         acc.wait_for_everyone()
         return model.eval()

@@ -1,7 +1,6 @@
 "Tests of instruct_nb.reward that notebooks test badly: a run killed with SIGKILL (mid-step and mid-save) resumes exactly, bad input names the record, the trained model saved and loaded end to end, LoRA, and the loss against TRL."
-import json, os, signal, subprocess, sys, textwrap
+import json, os, textwrap
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,31 +9,19 @@ import torch
 from instruct_nb.core import byte_tokenizer, latest_checkpoint, load_model, tiny_causal_lm
 from instruct_nb.reward import (RewardConfig, collate_pairs, evaluate_pairs, pair_accuracy, pairwise_loss,
                                 prepare_pairs, reward_model, rewards, score_texts, task_pairs, train_reward)
+import killrun
 
 TASKS = ['city_country', 'review_sentiment', 'event_headline']
 
 # One training run as a script: a tiny decoder on task pairs, checkpoints every 3 steps, 2 micro-batches a step.
-# KILL='step:N' kills the process with SIGKILL right after optimiser step N; KILL='save:N' kills it inside the save of
-# checkpoint N, after its files are written and before the atomic rename.
+# `killrun.arm` kills it where the test's KILL says.
 RUN = textwrap.dedent('''
-    import os, signal, sys, json, hashlib
+    import sys, json, hashlib
     import torch
     torch.set_num_threads(1)
-    import instruct_nb.core as core, instruct_nb.reward as R
+    import instruct_nb.reward as R
     from instruct_nb.core import byte_tokenizer, tiny_causal_lm
-    kill = os.environ.get('KILL', '')
-    if kill.startswith('step:'):
-        at, log = int(kill[5:]), R._RewardRun.log
-        def log_and_die(self, st, *a, **k):
-            log(self, st, *a, **k)
-            if st['step'] == at: os.kill(os.getpid(), signal.SIGKILL)
-        R._RewardRun.log = log_and_die
-    if kill.startswith('save:'):
-        at, rename = kill[5:], os.rename
-        def rename_and_die(src, dst):
-            if os.path.basename(str(dst)) == f'checkpoint-{at}': os.kill(os.getpid(), signal.SIGKILL)
-            return rename(src, dst)
-        core.os.rename = rename_and_die
+    from killrun import arm; arm(R._RewardRun)
     tok = byte_tokenizer()
     data = R.task_pairs(['city_country', 'review_sentiment', 'event_headline'], n=8, seed=0)
     cfg = R.RewardConfig.tiny(max_steps=12, ckpt_every=3, log_every=1, mixed_precision='no', grad_accum=2, bs=3)
@@ -45,15 +32,7 @@ RUN = textwrap.dedent('''
 ''')
 
 
-def _run(out, kill=''):
-    env = dict(os.environ, KILL=kill, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    p = subprocess.run([sys.executable, '-c', RUN, str(out)], env=env, capture_output=True, text=True, timeout=600)
-    if kill:
-        assert p.returncode == -signal.SIGKILL, (p.returncode, p.stderr[-2000:])
-        return p
-    assert p.returncode == 0, p.stderr[-3000:]
-    res = [l for l in p.stdout.splitlines() if l.startswith('RESULT ')]
-    return json.loads(res[-1][7:]), p.stdout
+def _run(out, kill=''): return killrun.run(RUN, out, kill)
 
 
 @pytest.fixture(scope='module')

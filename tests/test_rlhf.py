@@ -1,8 +1,7 @@
 "Tests of instruct_nb.rlhf that notebooks test badly: a run killed with SIGKILL (mid-step and mid-save) resumes exactly, bad input at the public API names the argument, a reward model and a policy loaded from paths end to end, PTX, the adaptive KL controller inside the trainer, GAE on ragged answers, and shared prompts and the single-step shortcut inside the trainer."
-import json, os, signal, subprocess, sys, textwrap
+import os, textwrap
 from dataclasses import replace
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,32 +10,20 @@ from instruct_nb.core import byte_tokenizer, latest_checkpoint, load_model, save
 from instruct_nb.rlhf import (AdaptiveKL, FixedKL, RLHFConfig, advantages, gae, grpo_advantages, kl_penalty,
                               logprobs_from_logits, policy_loss, rloo_advantages, rlhf, shape_rewards, value_loss,
                               whiten)
+import killrun
 
 PROMPTS = [f'Q: write {w}\nA:' for w in ('a word', 'a name', 'a sound', 'a letter', 'many as', 'something')]
 def share_of_a(prompts, answers): return [a.count('a') / max(len(a), 1) for a in answers]
 
 # One RL run as a script: PPO on the toy reward, checkpoints every 2 steps, 2 minibatches a pass.
-# KILL='step:N' kills the process with SIGKILL right after RL step N; KILL='save:N' kills it inside the save of
-# checkpoint N, after its files are written and before the atomic rename.
+# `killrun.arm` kills it where the test's KILL says.
 RUN = textwrap.dedent('''
-    import os, signal, sys, json, hashlib
+    import sys, json, hashlib
     import torch
     torch.set_num_threads(1)
-    import instruct_nb.core as core, instruct_nb.rlhf as R
+    import instruct_nb.rlhf as R
     from instruct_nb.core import byte_tokenizer, tiny_causal_lm
-    kill = os.environ.get('KILL', '')
-    if kill.startswith('step:'):
-        at, log = int(kill[5:]), R._RLHFRun.log
-        def log_and_die(self, st, *a, **k):
-            log(self, st, *a, **k)
-            if st['step'] == at: os.kill(os.getpid(), signal.SIGKILL)
-        R._RLHFRun.log = log_and_die
-    if kill.startswith('save:'):
-        at, rename = kill[5:], os.rename
-        def rename_and_die(src, dst):
-            if os.path.basename(str(dst)) == f'checkpoint-{at}': os.kill(os.getpid(), signal.SIGKILL)
-            return rename(src, dst)
-        core.os.rename = rename_and_die
+    from killrun import arm; arm(R._RLHFRun)
     tok = byte_tokenizer()
     prompts = [f'Q: write {w}\\nA:' for w in ('a word', 'a name', 'a sound', 'a letter', 'many as', 'something')]
     reward = lambda p, a: [x.count('a') / max(len(x), 1) for x in a]
@@ -49,15 +36,7 @@ RUN = textwrap.dedent('''
 ''')
 
 
-def _run(out, kill=''):
-    env = dict(os.environ, KILL=kill, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    p = subprocess.run([sys.executable, '-c', RUN, str(out)], env=env, capture_output=True, text=True, timeout=600)
-    if kill:
-        assert p.returncode == -signal.SIGKILL, (p.returncode, p.stderr[-2000:])
-        return p
-    assert p.returncode == 0, p.stderr[-3000:]
-    res = [l for l in p.stdout.splitlines() if l.startswith('RESULT ')]
-    return json.loads(res[-1][7:]), p.stdout
+def _run(out, kill=''): return killrun.run(RUN, out, kill)
 
 
 def test_sigkill_mid_step_and_mid_save_resumes_exactly(tmp_path):

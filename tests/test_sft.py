@@ -1,5 +1,5 @@
 "Tests of instruct_nb.sft that notebooks test badly: a run killed with SIGKILL (mid-step and mid-save) resumes exactly, bad input, LoRA save and load, the T5 path end to end."
-import json, os, signal, subprocess, sys, textwrap
+import json, os, subprocess, sys, textwrap
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 from pathlib import Path
 
@@ -9,30 +9,18 @@ import torch
 from instruct_nb.core import byte_tokenizer, load_model, tiny_causal_lm, tiny_t5, latest_checkpoint
 from instruct_nb.flan import make_mixture
 from instruct_nb.sft import SFTConfig, as_messages, as_prompt_completion, sft
+import killrun
 
 # One training run as a script: a tiny decoder on a mixture, PTX from an endless generator, checkpoints every 3 steps.
-# KILL='step:N' kills the process with SIGKILL right after optimiser step N; KILL='save:N' kills it inside the save of
-# checkpoint N, after its files are written and before the atomic rename.
+# `killrun.arm` kills it where the test's KILL says.
 RUN = textwrap.dedent('''
-    import os, signal, sys, json, hashlib
+    import sys, json, hashlib
     import numpy as np, torch
     torch.set_num_threads(1)
-    import instruct_nb.core as core, instruct_nb.sft as S
+    import instruct_nb.sft as S
     from instruct_nb.core import byte_tokenizer, tiny_causal_lm
     from instruct_nb.flan import make_mixture
-    kill = os.environ.get('KILL', '')
-    if kill.startswith('step:'):
-        at, log = int(kill[5:]), S._Run.log
-        def log_and_die(self, st, *a, **k):
-            log(self, st, *a, **k)
-            if st['step'] == at: os.kill(os.getpid(), signal.SIGKILL)
-        S._Run.log = log_and_die
-    if kill.startswith('save:'):
-        at, rename = kill[5:], os.rename
-        def rename_and_die(src, dst):
-            if os.path.basename(str(dst)) == f'checkpoint-{at}': os.kill(os.getpid(), signal.SIGKILL)
-            return rename(src, dst)
-        core.os.rename = rename_and_die
+    from killrun import arm; arm(S._Run)
     def ptx(tok):                                            # an endless generator with its own RNG
         rng = np.random.default_rng(0)
         while True:
@@ -46,15 +34,7 @@ RUN = textwrap.dedent('''
 ''')
 
 
-def _run(out, kill=''):
-    env = dict(os.environ, KILL=kill, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    p = subprocess.run([sys.executable, '-c', RUN, str(out)], env=env, capture_output=True, text=True, timeout=600)
-    if kill:
-        assert p.returncode == -signal.SIGKILL, (p.returncode, p.stderr[-2000:])
-        return p
-    assert p.returncode == 0, p.stderr[-3000:]
-    res = [l for l in p.stdout.splitlines() if l.startswith('RESULT ')]
-    return json.loads(res[-1][7:]), p.stdout
+def _run(out, kill=''): return killrun.run(RUN, out, kill)
 
 
 @pytest.fixture(scope='module')

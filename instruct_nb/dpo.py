@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .core import OPTIMIZERS, load_model, load_tokenizer, make_optimizer, seed_everything, setup_cpu_training
 from .reward import _shared, _unwrap, preference, shared_mask
 from .rlhf import logprobs_from_logits
-from .sft import Batches, _fast_head, _lr, _records, _Run, _step_batches, make_accelerator, with_lora
+from .sft import Batches, _fast_head, _records, _Run, make_accelerator, with_lora
 from .templates import collate_chats, get_format, tokenize_chats
 
 # %% auto #0
@@ -361,22 +361,6 @@ def dpo(model, # the SFT policy (a causal LM, trained in place), or a name or pa
     net, opt = acc.prepare(_Logps(model), opt)
     raw, run = acc.unwrap_model(net).lm, _DPORun(cfg, out, _fingerprint(pairs))
     st = run.resume(raw, opt)
-    from tqdm.auto import tqdm
-    timed = cfg.cpu_minutes is not None
-    bar = tqdm(total=100 if timed else cfg.max_steps, initial=0 if timed else st['step'], desc='dpo',
-               disable=not (cfg.progress and acc.is_main_process), unit='%' if timed else 'step')
-    net.train()
-    while run.more(st, acc):
-        for g in opt.param_groups: g['lr'] = _lr(cfg, st['step'], run.progress(st))
-        mbs = [{k: v.to(acc.device) if torch.is_tensor(v) else v for k, v in b.items()}
-               for b in _step_batches(stream, acc, st['micro'], cfg.grad_accum)]
-        m = _dpo_step(net, opt, acc, mbs, cfg)
-        st['micro'] += cfg.grad_accum; st['step'] += 1
-        run.log(st, m, opt, eval_fn, eval_every, acc, raw)
-        bar.update(int(100 * run.progress(st)) - bar.n if timed else 1)
-        bar.set_postfix(loss=f"{m['loss']:.3f}", margin=f"{m['rewards/margins']:.2f}")
-        if cfg.ckpt_every and st['step'] % cfg.ckpt_every == 0: run.checkpoint(raw, opt, st, acc)
-    bar.close()
-    run.checkpoint(raw, opt, st, acc)
-    if eval_fn is not None and run.evaluated != st['step']: run.evaluate(st, eval_fn, raw)
+    run.train(net, opt, raw, stream, lambda mbs: _dpo_step(net, opt, acc, mbs, cfg), st, acc, eval_fn, eval_every,
+              desc='dpo', show=('loss', 'rewards/margins'))
     return run.finish(raw, tok, st, acc), st['history']

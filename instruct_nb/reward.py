@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .core import (OPTIMIZERS, load_model, load_tokenizer, make_optimizer, seed_everything,
                               setup_cpu_training)
-from .sft import (Batches, SFTConfig, _is_messages, _lr, _records, _Run, _step_batches, _turns,
+from .sft import (Batches, SFTConfig, _is_messages, _records, _Run, _turns,
                              as_prompt_completion, make_accelerator, sft, task_records)
 from .tasks import TASKS, normalize
 from .templates import collate_chats, get_format, tokenize_chats
@@ -557,24 +557,8 @@ def train_reward(model, # a reward model, or a causal LM / name / path that gets
     net, opt = acc.prepare(_Scorer(model), opt)
     raw, run = acc.unwrap_model(net).rm, _RewardRun(cfg, out, _fingerprint(pairs))
     st = run.resume(raw, opt)
-    from tqdm.auto import tqdm
-    timed = cfg.cpu_minutes is not None
-    bar = tqdm(total=100 if timed else cfg.max_steps, initial=0 if timed else st['step'], desc='reward',
-               disable=not (cfg.progress and acc.is_main_process), unit='%' if timed else 'step')
-    net.train()
-    while run.more(st, acc):
-        for g in opt.param_groups: g['lr'] = _lr(cfg, st['step'], run.progress(st))
-        mbs = [{k: v.to(acc.device) if torch.is_tensor(v) else v for k, v in b.items()}
-               for b in _step_batches(stream, acc, st['micro'], cfg.grad_accum)]
-        m = _reward_step(net, opt, acc, mbs, cfg)
-        st['micro'] += cfg.grad_accum; st['step'] += 1
-        run.log(st, m, opt, eval_fn, eval_every, acc, raw)
-        bar.update(int(100 * run.progress(st)) - bar.n if timed else 1)
-        bar.set_postfix(loss=f"{m['loss']:.3f}", accuracy=f"{m['accuracy']:.2f}")
-        if cfg.ckpt_every and st['step'] % cfg.ckpt_every == 0: run.checkpoint(raw, opt, st, acc)
-    bar.close()
-    run.checkpoint(raw, opt, st, acc)
-    if eval_fn is not None and run.evaluated != st['step']: run.evaluate(st, eval_fn, raw)
+    run.train(net, opt, raw, stream, lambda mbs: _reward_step(net, opt, acc, mbs, cfg), st, acc, eval_fn, eval_every,
+              desc='reward', show=('loss', 'accuracy'))
     if norm_samples is None:
         norm_samples = [dict(prompt=p['prompt'], completion=p['chosen']) for p in map(preference, _records(data))
                         if 'prompt' in p][:1000]

@@ -493,25 +493,10 @@ def sft(model, # a Hugging Face causal LM or encoder-decoder (trained in place),
     rng = rng_state()                                                  # skipping data may draw random numbers:
     for _ in range(st['ptx'] if ptx else 0): next(ptx)                 # where the pre-training stream stood
     set_rng_state(rng)                                                 # the run continues with the checkpoint's RNG
-    from tqdm.auto import tqdm
-    bar = tqdm(total=cfg.max_steps if cfg.cpu_minutes is None else 100,
-               initial=st['step'] if cfg.cpu_minutes is None else 0,
-               disable=not (cfg.progress and acc.is_main_process), desc='sft',
-               unit='step' if cfg.cpu_minutes is None else '%')
-    model.train()
-    while run.more(st, acc):
-        for g in opt.param_groups: g['lr'] = _lr(cfg, st['step'], run.progress(st))
-        mbs = [{k: v.to(acc.device) if torch.is_tensor(v) else v for k, v in b.items()}
-               for b in _step_batches(stream, acc, st['micro'], cfg.grad_accum)]
-        m = _train_step(model, opt, acc, mbs, cfg, ptx, s2s)
-        st['micro'] += cfg.grad_accum; st['step'] += 1; st['ptx'] += cfg.grad_accum if ptx else 0
-        run.log(st, m, opt, eval_fn, eval_every, acc, raw)
-        bar.update(1 if cfg.cpu_minutes is None else int(100 * run.progress(st)) - bar.n)
-        bar.set_postfix(loss=f"{m['loss']:.3f}")
-        if cfg.ckpt_every and st['step'] % cfg.ckpt_every == 0: run.checkpoint(raw, opt, st, acc)
-    bar.close()
-    run.checkpoint(raw, opt, st, acc)
-    if eval_fn is not None and run.evaluated != st['step']: run.evaluate(st, eval_fn, raw)
+    def step(mbs):
+        if ptx: st['ptx'] += cfg.grad_accum                             # pre-training batches this step draws
+        return _train_step(model, opt, acc, mbs, cfg, ptx, s2s)
+    run.train(model, opt, raw, stream, step, st, acc, eval_fn, eval_every, desc='sft')
     return run.finish(raw, tok, st, acc), st['history']
 
 # %% ../nbs/04_sft.ipynb #4e50a213
@@ -623,6 +608,28 @@ class _Run:
                             keep=self.cfg.keep)
         acc.wait_for_everyone()
         self.saved = st['step']
+
+    def train(self, net, opt, raw, stream, step, st: dict, acc, eval_fn=None, eval_every: int = 0,
+              desc: str = 'train', show=('loss',)):
+        "The loop every trainer shares: schedule, a step's micro-batches, `step(mbs) -> metrics`, log, bar, checkpoints."
+        from tqdm.auto import tqdm
+        cfg, timed = self.cfg, self.cfg.cpu_minutes is not None
+        bar = tqdm(total=100 if timed else cfg.max_steps, initial=0 if timed else st['step'], desc=desc,
+                   disable=not (cfg.progress and acc.is_main_process), unit='%' if timed else 'step')
+        net.train()
+        while self.more(st, acc):
+            for g in opt.param_groups: g['lr'] = _lr(cfg, st['step'], self.progress(st))
+            mbs = [{k: v.to(acc.device) if torch.is_tensor(v) else v for k, v in b.items()}
+                   for b in _step_batches(stream, acc, st['micro'], cfg.grad_accum)]
+            m = step(mbs)
+            st['micro'] += cfg.grad_accum; st['step'] += 1
+            self.log(st, m, opt, eval_fn, eval_every, acc, raw)
+            bar.update(int(100 * self.progress(st)) - bar.n if timed else 1)
+            bar.set_postfix({k: f'{m[k]:.3f}' for k in show})
+            if cfg.ckpt_every and st['step'] % cfg.ckpt_every == 0: self.checkpoint(raw, opt, st, acc)
+        bar.close()
+        self.checkpoint(raw, opt, st, acc)
+        if eval_fn is not None and self.evaluated != st['step']: self.evaluate(st, eval_fn, raw)
 
     def finish(self, raw, tok, st, acc):
         "The tuned model (LoRA merged if asked), saved to `out` with its tokenizer, config and history."

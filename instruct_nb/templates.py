@@ -28,7 +28,7 @@ class Format:
     stop: str | None = None    # the text that ends an assistant turn; None: EOS is appended when tokenizing
     markers: tuple = ()        # control strings that message content may not contain
     preamble: tuple = ()       # (without input, with input): fixed text before the first message (Stanford Alpaca)
-    input_sep: str = '\n\n'    # between a user message's content and its optional `input` field
+    input_sep: str | None = None  # between a user message's content and its `input`; None: the format has none
     doc: str = ''              # where the format comes from
 
 # %% ../nbs/01_templates.ipynb #ef3f3022
@@ -79,6 +79,17 @@ def get_format(fmt: str | Format) -> Format:
 # %% ../nbs/01_templates.ipynb #bc6e8f78
 ROLES = ('system', 'user', 'assistant')
 
+def _check_input(i: int, m: dict, f: Format):
+    "Raise unless message `i`'s `input` field is absent (or None) or text that `f` writes and `parse` reads back."
+    inp, r = m.get('input'), m.get('role')
+    if inp is None: return                                  # absent; `datasets` stores a missing key as None
+    if r != 'user' or not isinstance(inp, str):
+        raise ValueError(f"message {i} ({r}): field 'input' must be a string on a user message")
+    if not f.input_sep: raise ValueError(f"message {i} (user): field 'input' cannot be written in format {f.name!r}, "
+                                         "which has no input field: put it in 'content' or use 'alpaca_stanford'")
+    if not inp: raise ValueError(f"message {i} (user): field 'input' is empty: leave it out (an empty input is "
+                                 'written as no input, so it would not come back)')
+
 def check_messages(messages: Sequence[dict], # the conversation: dicts with 'role' and 'content'
                    fmt: str | Format, # the format it will be written in
                    markers: bool = True, # also reject content containing the format's control markers
@@ -95,9 +106,8 @@ def check_messages(messages: Sequence[dict], # the conversation: dicts with 'rol
         if r == 'system':
             if 'system' not in f.prefix: raise ValueError(f"message {i}: format {f.name!r} has no system prompt; drop the message or use e.g. 'chatml'")
             if i: raise ValueError(f'message {i}: a system message must come first')
+        _check_input(i, m, f)
         inp = m.get('input')
-        if inp is not None and (r != 'user' or not isinstance(inp, str)):
-            raise ValueError(f"message {i} ({r}): field 'input' must be a string on a user message")
         if markers:
             for k, s in (('content', c), ('input', inp or '')):
                 bad = [mk for mk in f.markers if mk in s]
@@ -110,6 +120,8 @@ def check_messages(messages: Sequence[dict], # the conversation: dicts with 'rol
 def _render(messages, f: Format, add_generation_prompt=False, check=True, eos: str = ''):
     "Text, loss spans [(start, end)] per assistant turn, and the start of each message."
     if check: check_messages(messages, f)
+    else:
+        for i, m in enumerate(messages): _check_input(i, m, f)
     has_input = any(m.get('input') for m in messages)
     out = [f.bos, f.preamble[has_input] if f.preamble else '']
     n, spans, starts = len(out[0]) + len(out[1]), [], []
@@ -129,9 +141,10 @@ def render(messages: Sequence[dict], # the conversation: dicts with 'role', 'con
            fmt: str | Format, # a format name (see `FORMATS`) or a `Format`
            add_generation_prompt: bool = False, # end with the opening of an assistant turn
            check: bool = True, # raise on content containing the format's control markers
+           eos: str = '', # written after each assistant turn by formats with no end-of-turn marker (`tok.eos_token`)
           ) -> str:
     "Write `messages` in format `fmt`."
-    return _render(messages, get_format(fmt), add_generation_prompt, check)[0]
+    return _render(messages, get_format(fmt), add_generation_prompt, check, eos)[0]
 
 # %% ../nbs/01_templates.ipynb #5011f8e0
 def _err(f, p, text, what): return ValueError(f'cannot parse as {f.name!r} at character {p}: expected {what}, found {text[p:p + 40]!r}')
@@ -162,7 +175,7 @@ def parse(text: str, # text written by `render` in format `fmt`
         if not ends: raise _err(f, q, text, f'the end of a {r} message ({suf!r})')
         e = min(ends)
         m = {'role': r, 'content': text[q:e]}
-        if r == 'user' and f.input_sep in m['content'] and f.preamble:
+        if r == 'user' and f.input_sep and f.input_sep in m['content']:
             m['content'], m['input'] = m['content'].split(f.input_sep, 1)
         msgs.append(m)
         p = e + len(suf)
@@ -174,23 +187,29 @@ def parse(text: str, # text written by `render` in format `fmt`
 
 # %% ../nbs/01_templates.ipynb #96576901
 def chat_template(fmt: str | Format) -> str:
-    "A Jinja chat template that makes `tok.apply_chat_template(m, tokenize=False)` equal `render(m, fmt)`."
+    "A Jinja chat template: `tok.apply_chat_template(m, tokenize=False)` equals `render(m, fmt, eos=tok.eos_token)`."
     f, q = get_format(fmt), json.dumps
     def s(x): return '{{ ' + q(x) + ' }}' if x else ''
+    def fail(msg): return '{{ raise_exception(' + q(f'format {f.name}: ') + ' + ' + msg + ') }}'
+    i = '(loop.index0 | string)'
     t = s(f.bos)
     if f.preamble:
         t += ('{% set ns = namespace(inp=false) %}{% for m in messages %}{% if m.input %}{% set ns.inp = true %}'
               '{% endif %}{% endfor %}{{ ' + q(f.preamble[1]) + ' if ns.inp else ' + q(f.preamble[0]) + ' }}')
     t += '{% for m in messages %}{% if not loop.first %}' + s(f.sep) + '{% endif %}'
-    t += ('{% if m.role == "user" %}' + s(f.prefix['user']) + '{{ m.content }}{% if m.input %}{{ ' + q(f.input_sep) +
-          ' + m.input }}{% endif %}' + s(f.suffix['user']))
-    eot = f.suffix['assistant']
-    t += ('{% elif m.role == "assistant" %}' + s(f.prefix['assistant']) + '{% generation %}{{ m.content }}' + s(eot) +
+    inp = ('{{ ' + q(f.input_sep) + ' + m.input }}' if f.input_sep
+           else fail(f'"no input field, but message " + {i} + " has one"'))
+    t += ('{% if m.role == "user" %}' + s(f.prefix['user']) + '{{ m.content }}{% if m.input %}' + inp + '{% endif %}' +
+          s(f.suffix['user']))
+    eot = s(f.suffix['assistant'])                          # the end-of-turn marker, if the format has one
+    if not f.stop:                                          # else the tokenizer's EOS, inside the assistant mask
+        eot = '{% if not eos_token %}' + fail('"the tokenizer has no eos_token"') + '{% endif %}{{ eos_token }}' + eot
+    t += ('{% elif m.role == "assistant" %}' + s(f.prefix['assistant']) + '{% generation %}{{ m.content }}' + eot +
           '{% endgeneration %}')
     if 'system' in f.prefix:
-        t += '{% elif m.role == "system" and loop.first %}' + s(f.prefix['system']) + '{{ m.content }}' + s(f.suffix['system'])
-    t += ('{% else %}{{ raise_exception("format ' + f.name + ': unexpected role " + m.role + " at message " + '
-          '(loop.index0 | string)) }}{% endif %}{% endfor %}')
+        t += ('{% elif m.role == "system" and loop.first %}' + s(f.prefix['system']) + '{{ m.content }}' +
+              s(f.suffix['system']))
+    t += '{% else %}' + fail(f'"unexpected role " + m.role + " at message " + {i}') + '{% endif %}{% endfor %}'
     return t + '{% if add_generation_prompt %}' + s(f.sep) + s(f.gen) + '{% endif %}'
 
 # %% ../nbs/01_templates.ipynb #e6713b49

@@ -25,7 +25,7 @@ def conversations(draw, fmt, text=TEXT, max_turns=5):
     msgs = [{'role': 'system', 'content': draw(text)}] if 'system' in f.prefix and draw(st.booleans()) else []
     for _ in range(draw(st.integers(1, max_turns))):
         m = {'role': draw(st.sampled_from(['user', 'assistant'])), 'content': draw(text)}
-        if m['role'] == 'user' and f.preamble and draw(st.booleans()): m['input'] = draw(text.filter(bool))
+        if m['role'] == 'user' and f.input_sep and draw(st.booleans()): m['input'] = draw(text.filter(bool))
         msgs.append(m)
     return msgs
 
@@ -42,7 +42,7 @@ def _try_render(msgs, fmt, gen=False):
 def _delimiters(f: Format):
     turns = ('user', 'assistant')
     ds = {f.suffix[r] + f.sep + f.prefix[t] for r in f.prefix for t in turns}
-    if f.preamble: ds.add(f.input_sep)
+    if f.input_sep: ds.add(f.input_sep)
     return ds
 
 @pytest.mark.parametrize('name', NAMES)
@@ -130,9 +130,76 @@ def test_system_prompt_handled_or_rejected(name):
     ([], 'non-empty list'),
     ([{'role': 'system', 'content': 'S'}], 'no user or assistant message'),
     ([{'role': 'assistant', 'content': 'x', 'input': 'y'}], "'input' must be a string on a user message"),
+    ([{'role': 'user', 'content': 'x', 'input': 'y'}],
+     "message 0 (user): field 'input' cannot be written in format 'chatml'"),
+    ([{'role': 'user', 'content': 'x', 'input': ''}], "field 'input' cannot be written in format 'chatml'"),
 ])
 def test_bad_messages(bad, msg):
     with pytest.raises(ValueError, match=re.escape(msg)): render(bad, 'chatml')
+
+
+# ---------------------------------------------------------------- the optional `input` field
+INPUTS = st.one_of(st.just('absent'), st.none(), st.just(''), TEXT.filter(bool), st.integers(), st.just(['x']))
+
+def _refusal(msgs, f):
+    "The error `render` must raise for the `input` fields of `msgs` in `f` (the first bad one), or None."
+    for i, m in enumerate(msgs):
+        v = m.get('input')
+        if v is None: continue
+        if m['role'] != 'user' or not isinstance(v, str):
+            return f"message {i} ({m['role']}): field 'input' must be a string"
+        if not f.input_sep: return f"message {i} (user): field 'input' cannot be written in format {f.name!r}"
+        if not v: return f"message {i} (user): field 'input' is empty"
+    return None
+
+@pytest.mark.parametrize('name', NAMES)
+@settings(max_examples=300, deadline=None, suppress_health_check=ALL)
+@given(data=st.data())
+def test_input_round_trips_or_is_refused(name, data):
+    """Every class of `input` value, on any message, in every format: absent or None (no input), text (written by
+    `alpaca_stanford` and parsed back, refused by the rest), empty text, a non-string, on a non-user message. `render`
+    either refuses it naming the message, the field and the format, also with check=False, or `parse` gives it back."""
+    f = get_format(name)
+    msgs = data.draw(conversations(name, max_turns=4))
+    for m in msgs:
+        v = data.draw(INPUTS)
+        if v == 'absent': m.pop('input', None)
+        else: m['input'] = v
+    want, gen = _refusal(msgs, f), data.draw(st.booleans())
+    if want:
+        for check in (True, False):
+            with pytest.raises(ValueError, match=re.escape(want)): render(msgs, name, gen, check=check)
+        return
+    text = _try_render(msgs, name, gen)
+    if text is None: return
+    assert parse(text, name, gen) == [{k: v for k, v in m.items() if v is not None} for m in msgs]
+    tok = _TOKS['byte']
+    tok.chat_template = chat_template(name)
+    want_text = render(msgs, name, gen, eos=tok.eos_token)
+    assert tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen) == want_text
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_input_refused_by_the_chat_template_too(name):
+    "A Jinja template of a format without an input field raises on one, as `render` does; `alpaca_stanford` writes it."
+    tok, msgs = byte_tokenizer(), [{'role': 'user', 'content': 'Q'}, {'role': 'assistant', 'content': 'A'},
+                                   {'role': 'user', 'content': 'Translate.', 'input': 'cat'}]
+    tok.chat_template = chat_template(name)
+    if get_format(name).input_sep:
+        assert tok.apply_chat_template(msgs, tokenize=False) == render(msgs, name, eos=tok.eos_token)
+        assert parse(render(msgs, name), name) == msgs
+    else:
+        with pytest.raises(Exception, match=f'format {re.escape(name)}: no input field, but message 2 has one'):
+            tok.apply_chat_template(msgs, tokenize=False)
+
+
+def test_to_messages_input_goes_to_alpaca_stanford_only():
+    msgs = to_messages({'instruction': 'Translate.', 'input': 'cat', 'output': 'chat'})
+    assert parse(render(msgs, 'alpaca_stanford'), 'alpaca_stanford') == msgs
+    for name in NAMES:
+        if name != 'alpaca_stanford':
+            with pytest.raises(ValueError, match=f"field 'input' cannot be written in format '{re.escape(name)}'"):
+                tokenize_chat(msgs, _TOKS['byte'], name)
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -153,7 +220,10 @@ def test_chat_template_matches_render(name, data):
     text = _try_render(msgs, name, gen)
     if text is None: return
     tok.chat_template = chat_template(name)
-    assert tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen) == text
+    want_text = render(msgs, name, gen, eos=tok.eos_token)
+    assert tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen) == want_text
+    eos_after_answers = get_format(name).stop is None and any(m['role'] == 'assistant' for m in msgs)
+    assert (want_text != text) == eos_after_answers
 
 
 # ---------------------------------------------------------------- tokenizers
@@ -206,11 +276,11 @@ def test_span_matches_naive(tname, text, data):
 
 
 @pytest.mark.parametrize('tname', sorted(_TOKS))
-@pytest.mark.parametrize('name', ['chatml', 'llama3', 'zephyr', 'vicuna_v1.1'])
+@pytest.mark.parametrize('name', NAMES)
 @settings(max_examples=40, deadline=None, suppress_health_check=ALL)
 @given(data=st.data())
 def test_labels_match_transformers_assistant_mask(tname, name, data):
-    "For formats that write their end-of-turn marker, our labels mark exactly the tokens transformers marks."
+    "In every format our ids are transformers' ids and our labels mark exactly the tokens its assistant mask marks."
     tok = _TOKS[tname]
     msgs = data.draw(conversations(name, text=WTEXT))
     if not any(m['role'] == 'assistant' for m in msgs): return
@@ -219,6 +289,55 @@ def test_labels_match_transformers_assistant_mask(tname, name, data):
     enc = tokenize_chat(msgs, tok, name, add_bos=False)
     assert enc['input_ids'] == ref['input_ids']
     assert [int(l != -100) for l in enc['labels']] == ref['assistant_masks']
+
+
+UNI = [{'role': 'user', 'content': '世界 means?'}, {'role': 'assistant', 'content': 'é « world » 🙂'}]
+CONVS = {
+    'one exchange': [{'role': 'user', 'content': 'Colour of the sky?'}, {'role': 'assistant', 'content': 'Blue.'}],
+    'multi-turn': [{'role': 'user', 'content': 'Name a colour.'}, {'role': 'assistant', 'content': 'Teal.'},
+                   {'role': 'user', 'content': 'Another {one}?'}, {'role': 'assistant', 'content': 'Ochre.'}],
+    'system': [{'role': 'system', 'content': 'Be brief.'}] + UNI + [{'role': 'user', 'content': 'And?'},
+                                                                     {'role': 'assistant', 'content': 'Done.'}],
+    'unicode': UNI + [{'role': 'user', 'content': '🙂\t\n'}, {'role': 'assistant', 'content': '\n世'}],
+    'empty answer': [{'role': 'user', 'content': 'Say nothing.'}, {'role': 'assistant', 'content': ''}],
+    'ends with user': UNI + [{'role': 'user', 'content': 'Thanks.'}],
+    'input': [{'role': 'user', 'content': 'Translate to French.', 'input': 'cat'},
+              {'role': 'assistant', 'content': 'chat'}],
+}
+
+@pytest.mark.parametrize('tname', sorted(_TOKS))
+@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('conv', sorted(CONVS))
+def test_eos_in_template_and_assistant_mask(tname, name, conv):
+    """`apply_chat_template(..., return_assistant_tokens_mask=True)` with `chat_template(name)` gives `tokenize_chat`'s
+    ids and labels mask, so every answer's end-of-turn marker or EOS is in the mask: the model learns to stop."""
+    tok, f, msgs = _TOKS[tname], get_format(name), CONVS[conv]
+    if 'system' not in f.prefix: msgs = [m for m in msgs if m['role'] != 'system']
+    if not f.input_sep and any('input' in m for m in msgs): return          # refused: see the input tests
+    tok.chat_template = chat_template(name)
+    ref = tok.apply_chat_template(msgs, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    enc = tokenize_chat(msgs, tok, name, add_bos=False)
+    assert enc['input_ids'] == ref['input_ids']
+    assert [int(l != -100) for l in enc['labels']] == ref['assistant_masks']
+    stop = tok.convert_tokens_to_ids(f.stop) if f.stop else tok.eos_token_id
+    marked = [i for i, k in zip(ref['input_ids'], ref['assistant_masks']) if k]
+    assert marked.count(stop) == sum(m['role'] == 'assistant' for m in msgs)   # one stop token per answer, all learnt
+
+
+def test_chat_template_needs_eos_where_the_format_has_no_end_of_turn_marker():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    tk = Tokenizer(models.WordLevel({'a': 0, '[UNK]': 1}, unk_token='[UNK]'))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk)
+    msgs = [{'role': 'user', 'content': 'a'}, {'role': 'assistant', 'content': 'a'}]
+    for name in NAMES:
+        tok.chat_template = chat_template(name)
+        if get_format(name).stop: tok.apply_chat_template(msgs, tokenize=False)
+        else:
+            with pytest.raises(Exception, match=f'format {re.escape(name)}: the tokenizer has no eos_token'):
+                tok.apply_chat_template(msgs, tokenize=False)
+            assert tok.apply_chat_template(msgs[:1], tokenize=False, add_generation_prompt=True)  # no answer, no EOS
 
 
 @pytest.mark.parametrize('tname', sorted(_TOKS))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_flan.ipynb #c7c68e6a
 from __future__ import annotations
-import math, re, zlib
+import difflib, math, numbers, re, zlib
 from multiprocessing import get_all_start_methods, get_context
 from operator import itemgetter
 from typing import Sequence
@@ -19,18 +19,19 @@ from .tasks import TASKS, Task, by_cluster, fields_of
 
 # %% auto #0
 __all__ = ['OPTION_HEADERS', 'OPTION_MARKERS', 'COT_TRIGGERS', 'COT_PHRASE', 'INVERSIONS', 'FEWSHOT_SEPS', 'VARIANTS',
-           'DEFAULT_VARIANTS', 'render', 'options_block', 'cot_answer', 'mixing_rates', 'allocate', 'submixture_rates',
-           'split_clusters', 'dedup', 'pools', 'task_size', 'mixture_counts', 'build_mixture', 'make_mixture']
+           'DEFAULT_VARIANTS', 'fill_columns', 'options_block', 'cot_answer', 'mixing_rates', 'allocate',
+           'submixture_rates', 'split_clusters', 'dedup', 'pools', 'task_size', 'mixture_counts', 'build_mixture',
+           'make_mixture']
 
 # %% ../nbs/02_flan.ipynb #911ec8e7
 _FIELD = re.compile(r'\{(\w+)\}')
 
-def render(template: str, # text with `{field}` placeholders
-           cols: dict, # field -> `pa.Array` of strings, all of one length
-           n: int, # the number of rows
-           task: str = '?', tid: int | str = '?', # names for error messages
-          ) -> pa.Array:
-    "Fill `template` for every row of the string columns `cols` at once."
+def fill_columns(template: str, # text with `{field}` placeholders
+                 cols: dict, # field -> `pa.Array` of strings, all of one length
+                 n: int, # the number of rows
+                 task: str = '?', tid: int | str = '?', # names for error messages
+                ) -> pa.Array:
+    "`tasks.fill` for every row of the string columns `cols` at once: `template` filled column-wise."
     args, pos = [], 0
     for m in _FIELD.finditer(template):
         if m.group(1) not in cols: raise KeyError(f"task {task!r}, template {tid}: missing field {m.group(1)!r}")
@@ -77,37 +78,92 @@ INVERSIONS = dict(
     addition=(('What number added to {a} makes {answer}?', '{b}'), ('{a} plus what equals {answer}?', '{b}')),
 )
 
+# %% ../nbs/02_flan.ipynb #a1c0e002
+def _integer(v, name: str, lo: int = 1, note: str = '') -> int:
+    "`v` as an int if it is a whole number >= `lo`; otherwise an error naming `name` (floats, NaN, booleans refused)."
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f'{name} must be an integer >= {lo}{note}, got {type(v).__name__} {v!r}')
+    if not isinstance(v, numbers.Integral) or v < lo:
+        raise ValueError(f'{name} must be an integer >= {lo}{note}, got {v!r}')
+    return int(v)
+
+def _real(v, name: str, lo: float = 0, strict: bool = False, note: str = '') -> float:
+    "`v` as a float if it is finite and >= `lo` (> `lo` when `strict`); otherwise an error naming `name`."
+    want = f"a finite number {'>' if strict else '>='} {lo}{note}"
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f'{name} must be {want}, got {type(v).__name__} {v!r}')
+    if not math.isfinite(v) or v < lo or (strict and v == lo): raise ValueError(f'{name} must be {want}, got {v!r}')
+    return float(v)
+
+def _names(x, name: str) -> list:
+    "`x` as a list of names; a lone string (it would iterate as its characters) raises, naming `name`."
+    if isinstance(x, str):
+        raise TypeError(f'{name} must be a list of names, got the string {x!r} (for one, pass [{x!r}])')
+    return list(x)
+
+def _suggest(names, known) -> str:
+    "' (did you mean ...?)' with the known names closest to the unknown `names`, or ''."
+    close = dict.fromkeys(m for x in names if isinstance(x, str) for m in difflib.get_close_matches(x, list(known), 2))
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ''
+
+def _checked_weights(w, name: str) -> dict:
+    "`w` (key -> weight) if it is a dict of finite weights >= 0, not all zero; an error naming `name[key]` otherwise."
+    if not isinstance(w, dict): raise TypeError(f'{name} must be a dict name -> weight, got {type(w).__name__} {w!r}')
+    for key, x in w.items(): _real(x, f'{name}[{key!r}]')
+    if not any(w.values()): raise ValueError(f'{name} must give some key a weight > 0, got {w}')
+    return w
+
 # %% ../nbs/02_flan.ipynb #2fc3c613
+def _cap_temperature(cap, temperature) -> tuple:
+    "`cap` and `temperature` checked: a cap is a whole number >= 1, a temperature finite and > 0; None turns off."
+    if cap is not None: cap = _integer(cap, 'cap', note=' (None: no cap)')
+    if temperature is not None: temperature = _real(temperature, 'temperature', strict=True, note=' (None: 1)')
+    return cap, temperature
+
 def mixing_rates(sizes: dict, # task -> number of examples N_t
-                 cap: float | None = None, # the cap K (None: no cap)
-                 temperature: float | None = None, # T (None or 1: examples-proportional)
+                 cap: int | None = None, # the cap K, a whole number >= 1 (None: no cap)
+                 temperature: float | None = None, # T > 0 (None or 1: examples-proportional)
                 ) -> dict:
     "Examples-proportional mixing rates with a cap and a temperature, normalised to sum to 1."
-    if temperature is not None and temperature <= 0: raise ValueError(f"temperature must be > 0, got {temperature}")
-    w = {t: min(s, cap if cap else s) ** (1 / (temperature or 1)) for t, s in sizes.items()}
+    cap, temperature = _cap_temperature(cap, temperature)
+    for t, s in sizes.items(): _real(s, f'sizes[{t!r}]')
+    w = {t: min(s, cap if cap is not None else s) ** (1 / (temperature or 1)) for t, s in sizes.items()}
     tot = sum(w.values())
     if not tot: raise ValueError("all task sizes are zero")
     return {t: v / tot for t, v in w.items()}
 
 def allocate(n: int, rates: dict) -> dict:
     "Whole counts summing to `n`, proportional to `rates` (largest remainders)."
-    tot = sum(rates.values())
-    if tot <= 0 or any(r < 0 for r in rates.values()): raise ValueError(f"rates must be >= 0 with a positive sum: {rates}")
+    n, tot = _integer(n, 'n', 0), sum(_checked_weights(rates, 'rates').values())
     exact = {t: n * r / tot for t, r in rates.items()}
     out = {t: int(math.floor(v)) for t, v in exact.items()}
     for t in sorted(exact, key=lambda t: out[t] - exact[t])[:n - sum(out.values())]: out[t] += 1
     return out
 
 # %% ../nbs/02_flan.ipynb #e0130d66
+def _submixtures(subs, known) -> dict:
+    "`subs` (name -> (task names, weight)) checked: lists of tasks in `known`, weights finite >= 0, not all zero."
+    if not isinstance(subs, dict):
+        raise TypeError(f'submixtures must be a dict name -> (task names, weight), got {subs!r}')
+    for s, pair in subs.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f'submixture {s!r} must be a pair (task names, weight), got {pair!r}')
+        names = _names(pair[0], f'submixture {s!r}: task names')
+        if not names: raise ValueError(f'submixture {s!r} has no tasks')
+        for t in names:
+            if t not in known:
+                raise KeyError(f'submixture {s!r}: task {t!r} is not in the mixture{_suggest([t], known)}')
+    _checked_weights({s: w for s, (_, w) in subs.items()}, 'submixture weights')
+    return {s: (list(names), w) for s, (names, w) in subs.items()}
+
 def submixture_rates(subs: dict, # name -> (task names, weight)
                      sizes: dict, # task -> N_t
-                     cap: float | None = None, temperature: float | None = None) -> dict:
+                     cap: int | None = None, temperature: float | None = None) -> dict:
     "Task rates: each submixture gets its weight, split among its tasks by capped examples-proportional mixing."
+    subs = _submixtures(subs, sizes)
     tot = sum(w for _, w in subs.values())
     out = {}
     for name, (names, w) in subs.items():
-        missing = [t for t in names if t not in sizes]
-        if missing: raise KeyError(f"submixture {name!r}: unknown tasks {missing}")
         for t, r in mixing_rates({t: sizes[t] for t in names}, cap, temperature).items(): out[t] = out.get(t, 0) + r * w / tot
     return out
 
@@ -116,10 +172,10 @@ def split_clusters(heldout: Sequence = (), # clusters to hold out
                    tasks: dict | None = None, # name -> Task (default: `TASKS`)
                   ) -> tuple:
     "(training task names, held-out task names) with whole clusters held out."
-    tasks = tasks if tasks is not None else TASKS
+    tasks, heldout = tasks if tasks is not None else TASKS, _names(heldout, 'heldout_clusters')
     clusters = {t.cluster for t in tasks.values()}
     unknown = [c for c in heldout if c not in clusters]
-    if unknown: raise KeyError(f"unknown clusters {unknown}; known: {sorted(clusters)}")
+    if unknown: raise KeyError(f"unknown clusters {unknown}{_suggest(unknown, clusters)}; known: {sorted(clusters)}")
     return ([n for n, t in tasks.items() if t.cluster not in heldout], [n for n, t in tasks.items() if t.cluster in heldout])
 
 # %% ../nbs/02_flan.ipynb #062816e8
@@ -127,6 +183,8 @@ def dedup(ds: Dataset, # a mixture
           against: Sequence | Dataset | None = None, # inputs (or a data set with `input`) to remove from `ds`
          ) -> Dataset:
     "`ds` without repeated (input, output) pairs and without inputs that occur in `against`."
+    if isinstance(against, str):
+        raise TypeError(f'against must be a list of inputs or a Dataset, got the string {against!r}')
     banned = set(against['input'] if isinstance(against, Dataset) else (against or ()))
     seen, keep = set(), []
     for i, (x, y) in enumerate(zip(ds['input'], ds['output'])):
@@ -142,6 +200,7 @@ def _pool(i_n_seed):
 def pools(tasks: Sequence, ns: Sequence, seed: int = 0, num_proc: int = 1) -> list:
     "Example lists for `tasks` (`ns[i]` examples each), in `num_proc` forked processes (where the OS forks); identical for any `num_proc`."
     global _POOL_TASKS
+    num_proc = _integer(num_proc, 'num_proc')
     jobs = [(i, n, seed) for i, n in enumerate(ns)]
     if num_proc <= 1 or 'fork' not in get_all_start_methods(): return [t.examples(n, seed) for t, n in zip(tasks, ns)]
     _POOL_TASKS = list(tasks)  # inherited by the forked workers
@@ -168,26 +227,41 @@ def _columns(task: Task, exs: list, need=None) -> tuple:
 FEWSHOT_SEPS = (('\n', '\n\n'), ('\nAnswer: ', '\n\n'), ('\n', '\n###\n'))  # (input→output, exemplar→exemplar)
 
 def _variant_weights(task: Task, variants: dict) -> dict:
+    "The requested variant weights that `task` supports (zero-shot alone if it supports none of them)."
     ok = dict(zero_shot=True, few_shot=True, options=task.metric == 'accuracy', cot=task.rationale is not None,
               inversion=task.name in INVERSIONS)
-    w = {v: x for v, x in variants.items() if ok[v] and x > 0}
+    w = {v: x for v, x in _weights(variants).items() if ok[v] and x > 0}
     return w or dict(zero_shot=1.0)
 
-def _fewshot(I, shots: list, tid: int, task: Task, rng, max_len: int):
-    "Inputs `I` preceded by exemplars (`shots`: one column dict per exemplar, same template), pruned to `max_len` bytes."
+def _distinct(q, E, code) -> tuple:
+    "Exemplar positions `E` (rows, k) moved to inputs (`code`) unlike the query's (`q`) and each other's; and `found`."
+    E, P, n_inputs = E.copy(), len(code), int(code.max()) + 1
+    found = np.ones(E.shape, bool)
+    for j in range(E.shape[1]):
+        found[:, j] = found[:, :j].sum(1) + 1 < n_inputs                 # a distinct input is still left
+        seen = np.stack([code[q]] + [np.where(found[:, i], code[E[:, i]], -1) for i in range(j)], 1)  # (rows, 1 + j)
+        bad = np.flatnonzero(found[:, j] & (code[E[:, j]][:, None] == seen).any(1))
+        while len(bad):                                                   # ends within P steps: a distinct input exists
+            E[bad, j] = (E[bad, j] + 1) % P
+            bad = bad[(code[E[bad, j]][:, None] == seen[bad]).any(1)]
+    return E, found
+
+def _fewshot(I, shots: list, tid: int, task: Task, rng, max_len: int, found=None):
+    "Inputs `I` after exemplars (`shots`: a column dict per exemplar; `found`: which exist), pruned to `max_len` bytes."
     m = len(I); k = len(shots); style = rng.integers(0, len(FEWSHOT_SEPS), m)
     sio, sex = (pa.array([s[j] for s in FEWSHOT_SEPS]).take(style) for j in (0, 1))
     if task.templates[tid][0].endswith(':'): sio = pa.array([' '] * m)  # the template already ends in 'Answer:'
     query = pc.binary_join_element_wise(I, pc.utf8_rtrim_whitespace(sio), '')
     pieces, lens = [], []
     for c in shots:
-        pi = pc.binary_join_element_wise(render(task.templates[tid][0], c, m, task.name, tid), sio,
-                                         render(task.templates[tid][1], c, m, task.name, tid), sex, '')
+        pi = pc.binary_join_element_wise(fill_columns(task.templates[tid][0], c, m, task.name, tid), sio,
+                                         fill_columns(task.templates[tid][1], c, m, task.name, tid), sex, '')
         pieces.append(pi); lens.append(pc.binary_length(pi).to_numpy(zero_copy_only=False))
-    L = np.stack(lens, 1); q = pc.binary_length(query).to_numpy(zero_copy_only=False)
-    kept = ((q[:, None] + np.cumsum(L[:, ::-1], 1)) <= max_len).sum(1)  # trailing exemplars that fit
-    args = [pc.if_else(pa.array(j >= k - kept), p, '') for j, p in enumerate(pieces)]
-    return pc.binary_join_element_wise(*args, query, ''), kept
+    found = np.ones((m, k), bool) if found is None else found
+    L = np.where(found, np.stack(lens, 1), 0); q = pc.binary_length(query).to_numpy(zero_copy_only=False)
+    use = ((q[:, None] + np.cumsum(L[:, ::-1], 1)) <= max_len)[:, ::-1] & found  # exemplar j fits with all after it
+    args = [pc.if_else(pa.array(use[:, j]), p, '') for j, p in enumerate(pieces)]
+    return pc.binary_join_element_wise(*args, query, ''), use.sum(1)
 
 # %% ../nbs/02_flan.ipynb #067e76ba
 def _options(I, O, code, lists, rng, style, label_rate):
@@ -210,7 +284,7 @@ def _options(I, O, code, lists, rng, style, label_rate):
     return I, pa.array(out, pa.string())
 
 # %% ../nbs/02_flan.ipynb #fe6d210d
-def _render_task(task: Task, exs: list, m: int, seed: int, variants: dict, split: str, k: int, max_len: int,
+def _fill_task(task: Task, exs: list, m: int, seed: int, variants: dict, split: str, k: int, max_len: int,
                  options_style: str, label_rate: float) -> pa.Table:
     "`m` formatted rows of `task` from its example pool `exs`."
     rng = np.random.default_rng([seed, zlib.crc32(task.name.encode())])
@@ -231,23 +305,31 @@ def _render_task(task: Task, exs: list, m: int, seed: int, variants: dict, split
         bounds = np.searchsorted(tsel, np.arange(len(bank) + 1))
         need = {f for i, o in bank for f in fields_of(i) + fields_of(o)} | (set(fields_of(task.rationale)) if v == 'cot' else set())
         g, oc = take(idx[rows], need & set(cols)), ocode[idx[rows]]  # one gather per column; groups are zero-copy slices
-        if v == 'few_shot':  # k exemplars per row: other rows of the same pool
+        if v == 'few_shot':  # k exemplars per row: other rows of the same pool, inputs distinct from the query's
             E = (idx[rows][:, None] + 1 + rng.integers(0, max(P - 1, 1), (len(rows), k))) % P
+            found = np.ones(E.shape, bool)
+            for j, tid in enumerate(ids):                                 # compare inputs as each template renders them
+                a, b = bounds[j], bounds[j + 1]
+                if a == b: continue
+                inputs = fill_columns(bank[j][0], cols, P, task.name, tid)                  # the whole pool, as queries
+                code = pc.dictionary_encode(inputs).indices.to_numpy(zero_copy_only=False)
+                E[a:b], found[a:b] = _distinct(idx[rows][a:b], E[a:b], code)
             shots = [take(E[:, j], need & set(cols)) for j in range(k)]
         for j, tid in enumerate(ids):
             a, n_ = bounds[j], bounds[j + 1] - bounds[j]
             if not n_: continue
             c = {f: x.slice(a, n_) for f, x in g.items()}
-            I, O = (render(x, c, n_, task.name, tid) for x in bank[j])
+            I, O = (fill_columns(x, c, n_, task.name, tid) for x in bank[j])
             code = np.full(n_, VARIANTS.index(v), np.int8)
             if v == 'few_shot':
-                I, kept = _fewshot(I, [{f: x.slice(a, n_) for f, x in sh.items()} for sh in shots], tid, task, rng, max_len)
+                sh = [{f: x.slice(a, n_) for f, x in s.items()} for s in shots]
+                I, kept = _fewshot(I, sh, tid, task, rng, max_len, found[a:a + n_])
                 code[kept == 0] = VARIANTS.index('zero_shot')
             elif v == 'options': I, O = _options(I, O, oc[a:a + n_], olists, rng, options_style, label_rate)
             elif v == 'cot':
                 trig = pa.array(COT_TRIGGERS).take(pa.array(rng.integers(0, len(COT_TRIGGERS), n_)))
                 I = pc.binary_join_element_wise(I, trig, '\n')
-                O = pc.binary_join_element_wise(render(task.rationale, c, n_, task.name, 'rationale'), COT_PHRASE, O, '.', '')
+                O = pc.binary_join_element_wise(fill_columns(task.rationale, c, n_, task.name, 'rationale'), COT_PHRASE, O, '.', '')
             opt = oc[a:a + n_] if v != 'inversion' else np.full(n_, -1, np.int32)  # -1: no options
             out.append(pa.table(dict(input=I, output=O, template_id=pa.array(np.full(n_, tid, np.int32)),
                                      variant=pa.array(code), options=pa.array(opt))))
@@ -261,43 +343,60 @@ def _resolve(tasks) -> dict:
     if tasks is None: return dict(TASKS)
     if isinstance(tasks, dict): return dict(tasks)
     out = {}
-    for t in tasks:
+    for t in _names(tasks, 'tasks'):
         if isinstance(t, Task): out[t.name] = t
-        elif t in TASKS: out[t] = TASKS[t]
-        else: raise KeyError(f"unknown task {t!r}")
+        elif isinstance(t, str) and t in TASKS: out[t] = TASKS[t]
+        else: raise KeyError(f"unknown task {t!r}{_suggest([t], TASKS)}")
     return out
 
 def _weights(variants) -> dict:
-    w = dict(DEFAULT_VARIANTS) if variants is None else dict(variants) if isinstance(variants, dict) else {v: 1.0 for v in variants}
+    "Variant -> weight: the defaults (None), equal weights (a list of names) or the dict given, checked."
+    if variants is None: return dict(DEFAULT_VARIANTS)
+    if isinstance(variants, str): _names(variants, 'variants')
+    w = dict(variants) if isinstance(variants, dict) else {v: 1.0 for v in variants}
     bad = [v for v in w if v not in VARIANTS]
-    if bad: raise ValueError(f"unknown variants {bad}; choose from {VARIANTS}")
-    return w
+    if bad: raise ValueError(f"unknown variants {bad}{_suggest(bad, VARIANTS)}; choose from {VARIANTS}")
+    return _checked_weights(w, 'variants')
+
+def _format_args(k, max_len, split, options_style, label_rate):
+    "Check the arguments that shape rows: exemplar count, byte budget, template split, option style, label rate."
+    _integer(k, 'k'); _integer(max_len, 'max_len')
+    if split not in ('seen', 'unseen', 'all'):
+        raise ValueError(f"split must be 'seen', 'unseen' or 'all', got {split!r}")
+    if options_style not in ('fixed', 'random'):
+        raise ValueError(f"options_style must be 'fixed' or 'random', got {options_style!r}")
+    if isinstance(label_rate, bool) or not isinstance(label_rate, numbers.Real) or not 0 <= label_rate <= 1:
+        raise ValueError(f'label_rate must be a share in [0, 1], got {label_rate!r}')
 
 # %% ../nbs/02_flan.ipynb #f5e50531
 def task_size(t: Task) -> int: "A task's size N_t for mixing: its rows if data-backed, else its nominal size."; return len(t.data) if t.data is not None else t.size
 
 def mixture_counts(tasks=None, n: int = 10_000, cap=3000, rates=None, temperature=None, heldout_clusters=(), submixtures=None) -> tuple:
     "(name -> Task, name -> row count) for a mixture; see `make_mixture` for the arguments."
-    ts = _resolve(tasks)
-    keep, _ = split_clusters(heldout_clusters, ts); ts = {t: ts[t] for t in keep}
+    n, (cap, temperature), every = _integer(n, 'n'), _cap_temperature(cap, temperature), _resolve(tasks)
+    if not every: raise ValueError('tasks is empty')
+    if rates is not None and submixtures is not None: raise ValueError('pass rates or submixtures, not both')
+    subs = _submixtures(submixtures, every) if submixtures is not None else None  # names checked before holding out
+    keep, _ = split_clusters(heldout_clusters, every); ts = {t: every[t] for t in keep}
     if not ts: raise ValueError("no tasks left after holding out clusters")
     sizes = {t: task_size(x) for t, x in ts.items()}
     if rates is not None:
-        bad = [t for t in rates if t not in ts]
-        if bad: raise KeyError(f"rates name tasks not in the mixture: {bad}")
+        bad = [t for t in _checked_weights(rates, 'rates') if t not in ts]
+        if bad: raise KeyError(f"rates name tasks not in the mixture: {bad}{_suggest(bad, ts)}")
         r = dict(rates)
-    elif submixtures is not None:
-        r = submixture_rates({s: ([t for t in names if t in ts], wt) for s, (names, wt) in submixtures.items()}, sizes, cap, temperature)
+    elif subs is not None:  # a held-out task leaves its submixture; a submixture left empty leaves the mixture
+        subs = {s: ([t for t in names if t in ts], w) for s, (names, w) in subs.items()}
+        r = submixture_rates({s: p for s, p in subs.items() if p[0]}, sizes, cap, temperature)
     else: r = mixing_rates(sizes, cap, temperature)
     return ts, {t: c for t, c in allocate(n, r).items() if c > 0}
 
 def build_mixture(ts: dict, counts: dict, exs: list, seed: int = 0, variants=None, split: str = 'all', k: int = 3,
                   max_len: int = 512, options_style: str = 'fixed', label_rate: float = 0.3) -> Dataset:
     "Render `counts[t]` rows of each task from its pool `exs[i]` (in `counts` order), shuffle, and wrap as a `Dataset`."
-    w = _weights(variants)
+    w = _weights(variants); _format_args(k, max_len, split, options_style, label_rate)
     parts, lists, ocodes = [], [()], []  # option list 0 is the empty one
     for t, e in zip(counts, exs):
-        tab, ol = _render_task(ts[t], e, counts[t], seed, w, split, k, max_len, options_style, label_rate)
+        tab, ol = _fill_task(ts[t], e, counts[t], seed, w, split, k, max_len, options_style, label_rate)
         oc = tab['options'].to_numpy(); ocodes.append(np.where(oc < 0, 0, oc + len(lists)))
         parts.append(tab.drop_columns(['options'])); lists += ol
     table = pa.concat_tables(parts).combine_chunks(); ocode = np.concatenate(ocodes)
@@ -316,24 +415,24 @@ def build_mixture(ts: dict, counts: dict, exs: list, seed: int = 0, variants=Non
 # %% ../nbs/02_flan.ipynb #8814843d
 def make_mixture(tasks=None, # task names, `Task`s, or name -> Task (default: all of `TASKS`)
                  n: int = 10_000, # rows in the mixture
-                 cap: float | None = 3000, # examples-proportional cap K on each task's size
+                 cap: int | None = 3000, # examples-proportional cap K on each task's size (None: no cap)
                  rates: dict | None = None, # explicit task -> rate (overrides cap and temperature)
-                 temperature: float | None = None, # mixing temperature T (None: examples-proportional)
+                 temperature: float | None = None, # mixing temperature T > 0 (None: examples-proportional)
                  variants=None, # formats: names (equal weights) or name -> weight (default `DEFAULT_VARIANTS`)
                  heldout_clusters: Sequence = (), # clusters left out entirely
                  seed: int = 0, # fixes every draw
                  split: str = 'all', # templates to use: 'seen', 'unseen' or 'all'
                  submixtures: dict | None = None, # name -> (task names, weight), mixed proportionally inside
-                 k: int = 3, max_len: int = 512, # few-shot exemplars and the input length they are pruned to (bytes)
+                 k: int = 3, # few-shot exemplars per row (fewer when the pool has too few distinct inputs)
+                 max_len: int = 512, # the input length (bytes) few-shot rows are pruned to
                  options_style: str = 'fixed', # 'fixed' (OPTIONS:\n- a) or 'random' (FLAN's varied headers and markers)
                  label_rate: float = 0.3, # random style: share of rows answered with the option's label
                  dedupe: bool = False, # drop repeated (input, output) rows
                  num_proc: int = 1, # processes generating example pools (the result does not depend on it)
                 ) -> Dataset:
     "A FLAN-style mixture with columns input, output, task, cluster, template_id, variant, options."
-    if n <= 0: raise ValueError(f"n must be positive, got {n}")
-    if options_style not in ('fixed', 'random'): raise ValueError(f"options_style must be 'fixed' or 'random', got {options_style!r}")
-    w = _weights(variants)
+    _integer(seed, 'seed', 0); _integer(num_proc, 'num_proc')
+    w = _weights(variants); _format_args(k, max_len, split, options_style, label_rate)  # fail before generating pools
     ts, counts = mixture_counts(tasks, n, cap, rates, temperature, heldout_clusters, submixtures)
     exs = pools([ts[t] for t in counts], [min(counts[t], task_size(ts[t])) for t in counts], seed, num_proc)
     ds = build_mixture(ts, counts, exs, seed, w, split, k, max_len, options_style, label_rate)

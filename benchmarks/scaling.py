@@ -8,6 +8,9 @@ BLAS threads): on a small shared CPU threads mostly wait for each other, and it 
     nice -n 10 python benchmarks/scaling.py            # scipy side timed on a random 20% of the starts, extrapolated
     nice -n 10 python benchmarks/scaling.py --full     # scipy side on all 4,500 starts (minutes)
 
+The data are the 240 points shipped in the package (`instruct_nb/assets/scaling/`, see its README); `--data` reads
+another CSV with the same columns.
+
 The last line is `speedup_vs_scipy=<ratio>`.
 """
 import argparse, os, time
@@ -15,8 +18,7 @@ for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):  # bot
     os.environ.setdefault(_v, '1')                                       # loads (threaded BLAS made scipy's loop ~10x slower here)
 import numpy as np
 import torch
-from instruct_nb.scaling import (ChinchillaFit, chinchilla_grid, chinchilla_objective_np, fit_chinchilla,
-                                 fit_chinchilla_loop, load_chinchilla, _as_data)
+from instruct_nb.scaling import chinchilla_grid, fit_chinchilla, fit_chinchilla_loop, load_chinchilla
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -24,15 +26,11 @@ def main():
     ap.add_argument('--frac', type=float, default=0.2, help='fraction of starts for the scipy loop without --full')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1: like the single-threaded scipy loop)')
+    ap.add_argument('--data', default=None, help='a CSV like the shipped chinchilla_svg_extracted_data.csv')
     args = ap.parse_args()
     torch.set_flush_denormal(True); torch.set_num_threads(args.threads)
-    try:
-        d = load_chinchilla(); src = 'Besiroglu et al. replication data (240 points)'
-    except FileNotFoundError:  # same problem size from a known law, so the benchmark still runs
-        rng = np.random.default_rng(0)
-        N, Dt = np.geomspace(7e7, 1.6e10, 24).repeat(10), np.tile(np.geomspace(5e9, 5e11, 10), 24)
-        L = ChinchillaFit(E=1.82, A=478., B=2143., alpha=0.347, beta=0.367).predict(N, Dt) * np.exp(rng.normal(0, 0.02, 240))
-        d = dict(N=N, D=Dt, L=L); src = 'SYNTHETIC data (reference file not found), 240 points'
+    d = load_chinchilla(args.data)
+    src = f"{args.data or 'Besiroglu et al. replication data, shipped with the package'} ({len(d['N'])} points)"
     G = chinchilla_grid()
     print(f'data: {src}; starts: {len(G)}; torch threads: {torch.get_num_threads()}')
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import itertools, math, time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,13 +14,31 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.stats import norm
 
 # %% auto #0
-__all__ = ['huber', 'chinchilla_objective', 'chinchilla_grid', 'batched_lbfgs', 'ChinchillaFit', 'fit_chinchilla',
-           'chinchilla_objective_np', 'fit_chinchilla_loop', 'load_chinchilla', 'load_flan_table3', 'huber_nll',
-           'fit_chinchilla_mle', 'PowerLawFit', 'fit_power_law', 'profile_plateau', 'SweepConfig', 'run_sweep']
+__all__ = ['SCALING_DATA', 'huber', 'chinchilla_objective', 'chinchilla_grid', 'batched_lbfgs', 'ChinchillaFit', 'fit_chinchilla',
+           'chinchilla_objective_np', 'fit_chinchilla_loop', 'read_csv', 'load_chinchilla', 'load_flan_table3',
+           'load_flan_table5', 'huber_nll', 'fit_chinchilla_mle', 'PowerLawFit', 'fit_power_law', 'profile_plateau',
+           'SweepConfig', 'run_sweep']
+
+# %% ../nbs/07_scaling.ipynb #fa6b1201
+def _arg(name: str, value, # the argument's name and value
+         low: float = 0, # the bound below
+         strict: bool = True, # value must exceed `low` (else it may equal it)
+         whole: bool = False, # value must be an integer
+         high: float = math.inf, # value must be below this
+        ):
+    "`value` itself if it is a finite number in range (an integer if `whole`), else a ValueError naming the argument."
+    kind = 'an integer' if whole else 'a finite number'
+    is_num = isinstance(value, (int, np.integer)) or (not whole and isinstance(value, (float, np.floating)))
+    if isinstance(value, bool) or not is_num: raise ValueError(f'{name} = {value!r}: expected {kind}')
+    if not (math.isfinite(value) and (value > low if strict else value >= low) and value < high):
+        bounds = f"{'>' if strict else '≥'} {low:g}" + (f' and < {high:g}' if high < math.inf else '')
+        raise ValueError(f'{name} = {value!r}: must be {kind} {bounds}')
+    return value
 
 # %% ../nbs/07_scaling.ipynb #38948a53
 def huber(r, delta: float = 1e-3):
     "Huber loss of residuals `r` (numpy or torch): r²/2 for |r| ≤ δ, δ(|r| − δ/2) beyond."
+    if not 0 < delta < math.inf: _arg('delta', delta)       # a cheap test first: this runs inside optimisers
     psi = r.clip(-delta, delta)
     return psi * (r - 0.5 * psi)
 
@@ -29,6 +48,7 @@ def chinchilla_objective(P: torch.Tensor, # (S, 5) parameters (a, b, e, alpha, b
                          mean: bool = False, # average over points instead of summing (Hoffmann's pitfall)
                         ) -> tuple[torch.Tensor, torch.Tensor]:
     "Huber loss of LSE(a − α log N, b − β log D, e) − log L summed over points, and its gradient: `(f (S,), g (S, 5))`."
+    if not 0 < delta < math.inf: _arg('delta', delta)
     a, b, e, al, be = P[:, :, None].unbind(1)                 # each (S, 1)
     u = torch.addcmul(a, al, logN, value=-1)                  # a − α log N   (S, n)
     v = torch.addcmul(b, be, logD, value=-1)                  # b − β log D   (S, n)
@@ -39,7 +59,8 @@ def chinchilla_objective(P: torch.Tensor, # (S, 5) parameters (a, b, e, alpha, b
     psi = r.clamp(-delta, delta)                              # Huber'(r)
     f = (psi * r.sub_(psi, alpha=0.5)).sum(1)                 # Σ huber(r)
     psi /= s                                                  # dr/d(u, v, e) are the softmax weights u/s, v/s, w/s
-    gu, gv = (u * psi) @ torch.stack([torch.ones_like(logN), logN], 1), (v * psi) @ torch.stack([torch.ones_like(logD), logD], 1)
+    gu = (u * psi) @ torch.stack([torch.ones_like(logN), logN], 1)
+    gv = (v * psi) @ torch.stack([torch.ones_like(logD), logD], 1)
     g = torch.stack([gu[:, 0], gv[:, 0], (w * psi).sum(1), -gu[:, 1], -gv[:, 1]], 1)
     return (f / logN.shape[0], g / logN.shape[0]) if mean else (f, g)
 
@@ -59,6 +80,8 @@ def batched_lbfgs(fg, # fg(P) -> (f (S,), g (S, d)) for a batch of points P (S, 
                   c1: float = 1e-4, # Armijo constant of the backtracking line search
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "L-BFGS on many independent problems at once (one row each); returns final points, values and iteration counts."
+    _arg('iters', iters, whole=True); _arg('m', m, whole=True); _arg('c1', c1, high=1)
+    _arg('ftol', ftol, strict=False); _arg('gtol', gtol, strict=False)
     P = P0.clone(); f, g = fg(P); S, d = P.shape
     Sh, Yh, rho = P.new_zeros(S, m, d), P.new_zeros(S, m, d), P.new_zeros(S, m)
     act, nit = torch.arange(S), torch.zeros(S, dtype=torch.long)
@@ -115,8 +138,10 @@ class ChinchillaFit:
 
     def compute_optimal(self, C):
         "(N_opt, D_opt) minimising the loss at FLOP budget C = 6ND."
+        C = np.asarray(C, float)
+        if not np.all(np.isfinite(C) & (C > 0)): raise ValueError(f'C = {C}: FLOP budgets must be finite and positive')
         G = (self.alpha * self.A / (self.beta * self.B)) ** (1 / (self.alpha + self.beta))
-        C = np.asarray(C, float) / 6
+        C = C / 6
         return G * C ** (self.beta / (self.alpha + self.beta)), C ** (self.alpha / (self.alpha + self.beta)) / G
 
 # %% ../nbs/07_scaling.ipynb #03eaf79a
@@ -129,6 +154,16 @@ def _as_data(N, D, L):
         if len(bad): raise ValueError(f'{name}[{bad[0]}] = {v[bad[0]]}: must be finite and positive')
     return np.log(N), np.log(D), np.log(L)
 
+def _starts(starts) -> np.ndarray:
+    "The (S, 5) starting rows (a, b, e, α, β), checked; `None` gives `chinchilla_grid()`."
+    if starts is None: return chinchilla_grid()
+    S = np.asarray(starts, float)
+    if S.ndim != 2 or S.shape[1] != 5 or len(S) == 0:
+        raise ValueError(f'starts has shape {S.shape}: expected (S, 5) rows (a, b, e, α, β) with S ≥ 1')
+    bad = np.flatnonzero(~np.isfinite(S).all(1))
+    if len(bad): raise ValueError(f'starts[{bad[0]}] = {S[bad[0]].tolist()}: must be finite')
+    return S
+
 def _objective(logN, logD, logL, delta, mean, chunk=256):
     t = [torch.as_tensor(v, dtype=torch.float64) for v in (logN, logD, logL)]
     def fg(P):  # cache-sized chunks: 10× faster than one (4500, 240) pass on a small CPU
@@ -136,6 +171,7 @@ def _objective(logN, logD, logL, delta, mean, chunk=256):
         return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
     return fg
 
+# %% ../nbs/07_scaling.ipynb #e5e2d4e2
 def fit_chinchilla(N, D, L, # parameters, training tokens and final losses of the runs
                    delta: float = 1e-3, # Huber threshold on log-loss residuals
                    starts: np.ndarray | None = None, # (S, 5) starts (a, b, e, α, β); default `chinchilla_grid()`
@@ -145,9 +181,10 @@ def fit_chinchilla(N, D, L, # parameters, training tokens and final losses of th
                   ) -> ChinchillaFit:
     "Hoffmann et al.'s Approach 3: Huber fit in log space from a grid of starts, batched L-BFGS, best kept."
     t0 = time.perf_counter()
-    data = _as_data(N, D, L)
+    _arg('delta', delta); _arg('iters', iters, whole=True); _arg('polish', polish, whole=True)
+    data, starts = _as_data(N, D, L), _starts(starts)
     fg = _objective(*data, delta, mean)
-    P0 = torch.as_tensor(chinchilla_grid() if starts is None else starts, dtype=torch.float64)
+    P0 = torch.as_tensor(starts, dtype=torch.float64)
     with torch.no_grad(): P, f, nit = batched_lbfgs(fg, P0, iters=iters)
     best = None
     for i in torch.argsort(torch.nan_to_num(f, nan=np.inf))[:polish].tolist():
@@ -160,52 +197,121 @@ def fit_chinchilla(N, D, L, # parameters, training tokens and final losses of th
 # %% ../nbs/07_scaling.ipynb #42cc5b93
 def chinchilla_objective_np(p, logN, logD, logL, delta: float = 1e-3, mean: bool = False):
     "One start's objective and gradient in plain numpy (what a per-start scipy loop would use)."
+    if not 0 < delta < math.inf: _arg('delta', delta)
     a, b, e, al, be = p
     t = np.stack([a - al * logN, b - be * logD, np.full_like(logN, e)])     # (3, n)
     m = t.max(0); w = np.exp(t - m); s = w.sum(0); w /= s
     r = m + np.log(s) - logL
     psi = np.clip(r, -delta, delta)
-    f, g = huber(r, delta).sum(), np.array([w[0] @ psi, w[1] @ psi, w[2] @ psi, -(w[0] * logN) @ psi, -(w[1] * logD) @ psi])
+    f = huber(r, delta).sum()
+    g = np.array([w[0] @ psi, w[1] @ psi, w[2] @ psi, -(w[0] * logN) @ psi, -(w[1] * logD) @ psi])
     return (f / len(r), g / len(r)) if mean else (f, g)
 
 def fit_chinchilla_loop(N, D, L, delta: float = 1e-3, starts: np.ndarray | None = None, mean: bool = False,
                         options: dict | None = None) -> ChinchillaFit:
     "The straightforward reference: one scipy L-BFGS-B run per start (same objective and gradient, numpy), best kept."
     t0 = time.perf_counter()
-    data = _as_data(N, D, L)
-    starts = chinchilla_grid() if starts is None else np.asarray(starts, float)
+    _arg('delta', delta)
+    data, starts = _as_data(N, D, L), _starts(starts)
     runs = [minimize(chinchilla_objective_np, p, args=(*data, delta, mean), jac=True, method='L-BFGS-B', options=options)
             for p in starts]
     best = min(runs, key=lambda r: r.fun if np.isfinite(r.fun) else np.inf)
     return ChinchillaFit.from_params(best.x, loss=float(best.fun), info=dict(
         method='scipy loop', n_starts=len(starts), seconds=time.perf_counter() - t0, runs=runs))
 
-# %% ../nbs/07_scaling.ipynb #304e4cbd
-def _read_csv(path) -> list[dict]:
-    import csv
-    with open(path) as f: return list(csv.DictReader(l for l in f if not l.startswith('#')))
+# %% ../nbs/07_scaling.ipynb #c47f8948
+SCALING_DATA = (Path(__file__).parent if '__file__' in globals()     # the package; in the notebook, the installed one
+                else Path(__import__('instruct_nb').__file__).parent) / 'assets' / 'scaling'
+_KINDS = ('number', 'positive', 'count', 'size', 'text')
+_SIZES = {'K': 1e3, 'M': 1e6, 'B': 1e9, 'T': 1e12}
 
-def load_chinchilla(path=None, # the CSV (default: `shared_data('scaling', 'chinchilla_svg_extracted_data.csv')`)
+def _cell(text: str | None, kind: str):
+    "One CSV cell read as `kind`: `(value, None)`, or `(None, what is wrong)`."
+    s = (text or '').strip()
+    if not s: return None, 'missing value'
+    if kind == 'text': return s, None
+    if kind == 'size':  # a parameter count such as '80M' or '3B'
+        v, err = _cell(s[:-1], 'positive') if s[-1:].upper() in _SIZES else (None, 'no unit')
+        return (v * _SIZES[s[-1].upper()], None) if err is None else (None, f"{s!r} is not a size like '80M' or '3B'")
+    try: v = float(s)
+    except ValueError: return None, f'{s!r} is not a number'
+    if not math.isfinite(v): return None, f'{s} is not a finite number'
+    if kind == 'positive' and v <= 0: return None, f'{s} must be > 0'
+    if kind == 'count' and (v < 0 or not v.is_integer()): return None, f'{s} must be a whole number ≥ 0'
+    return (int(v) if kind == 'count' else v), None
+
+# %% ../nbs/07_scaling.ipynb #62d10072
+def read_csv(path, # a CSV file with a header line; lines starting with '#' are comments
+             columns: dict, # column -> 'number' (finite), 'positive', 'count' (whole, ≥ 0), 'size' ('80M'), 'text'
+            ) -> dict:
+    "The named columns of a CSV as arrays (lists for text), every cell checked; errors name file, line and column."
+    import csv
+    raw = Path(path).read_bytes()
+    try: text = raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        raise ValueError(f'{path}, line {line}: not UTF-8 text (byte {raw[e.start:e.start + 1]!r}); '
+                         'save the file as UTF-8') from None
+    lines = [(i, l) for i, l in enumerate(text.splitlines(), 1) if l.strip() and not l.lstrip().startswith('#')]
+    if not lines: raise ValueError(f'{path}: no header line')
+    (head_no, head), body = lines[0], lines[1:]
+    header = [h.strip() for h in next(csv.reader([head]))]
+    for c, kind in columns.items():
+        if kind not in _KINDS: raise ValueError(f'columns[{c!r}] = {kind!r}: expected one of {_KINDS}')
+        if c not in header: raise ValueError(f'{path}, line {head_no}: no column {c!r} in the header {header}')
+    if not body: raise ValueError(f'{path}: a header and no data rows')
+    out = {c: [] for c in columns}
+    for row_no, (line_no, l) in enumerate(body, 1):
+        row, where = next(csv.reader([l])), f'{path}, line {line_no} (data row {row_no})'
+        if len(row) != len(header): raise ValueError(f'{where}: {len(row)} fields where the header has {len(header)}')
+        for c, kind in columns.items():
+            v, err = _cell(row[header.index(c)], kind)
+            if err: raise ValueError(f'{where}, column {c!r}: {err}')
+            out[c].append(v)
+    return {c: v if columns[c] == 'text' else np.array(v) for c, v in out.items()}
+
+# %% ../nbs/07_scaling.ipynb #2b5dc348
+def load_chinchilla(path=None, # the CSV (default: the copy shipped in `SCALING_DATA`)
                     drop_highest: int = 5, # drop this many highest-loss points, as Besiroglu et al. do
                    ) -> dict:
     "Hoffmann et al.'s Figure 4 runs as digitised by Besiroglu et al.: arrays N, C, D = C/(6N), L."
-    from instruct_nb.core import shared_data
-    rows = _read_csv(path or shared_data('scaling', 'chinchilla_svg_extracted_data.csv'))
-    N, C, L = (np.array([float(r[k]) for r in rows]) for k in ('Model Size', 'Training FLOP', 'loss'))
+    _arg('drop_highest', drop_highest, strict=False, whole=True)
+    path = path or SCALING_DATA / 'chinchilla_svg_extracted_data.csv'
+    t = read_csv(path, {'Model Size': 'positive', 'Training FLOP': 'positive', 'loss': 'positive'})
+    N, C, L = t['Model Size'], t['Training FLOP'], t['loss']
+    if drop_highest >= len(L): raise ValueError(f'drop_highest = {drop_highest}: {path} has only {len(L)} runs')
     keep = np.argsort(L)[: len(L) - drop_highest]
     return dict(N=N[keep], C=C[keep], D=C[keep] / (6 * N[keep]), L=L[keep])
 
 def load_flan_table3(path=None) -> dict:
     "Chung et al. 2022 Table 3 (normalised average vs number of finetuning tasks): {params_b: (num_tasks, score)}."
-    from instruct_nb.core import shared_data
-    rows = _read_csv(path or shared_data('scaling', 'flan_table3_num_tasks.csv'))
+    path = path or SCALING_DATA / 'flan_table3_num_tasks.csv'
+    t = read_csv(path, {'params_b': 'count', 'num_tasks': 'count', 'norm_avg': 'number'})
     out = {}
-    for r in rows: out.setdefault(int(r['params_b']), []).append((int(r['num_tasks']), float(r['norm_avg'])))
-    return {k: tuple(np.array(v).T) for k, v in out.items()}
+    for size, n, score in zip(t['params_b'], t['num_tasks'], t['norm_avg']):
+        out.setdefault(int(size), []).append((n, score))
+    return {k: tuple(np.array(v, float).T) for k, v in out.items()}
+
+# %% ../nbs/07_scaling.ipynb #2fb08ebd
+def load_flan_table5(path=None) -> dict:
+    "Chung et al. 2022 Table 5 (normalised average by model size, without and with Flan): {family: (N, base, flan)}."
+    path = path or SCALING_DATA / 'flan_table5_model_size.csv'
+    t = read_csv(path, {'params': 'size', 'family': 'text', 'model': 'text', 'norm_avg': 'number'})
+    rows = {}
+    for N, fam, model, score in zip(t['params'], t['family'], t['model'], t['norm_avg']):
+        rows.setdefault(fam, {}).setdefault(N, {})['flan' if model.startswith('Flan-') else 'base'] = score
+    out = {}
+    for fam, by_size in rows.items():
+        for N, pair in by_size.items():
+            if len(pair) != 2: raise ValueError(f"{path}: {fam} at {N:g} parameters has only a {next(iter(pair))} row")
+        Ns = sorted(by_size)
+        out[fam] = tuple(np.array(v) for v in (Ns, [by_size[n]['base'] for n in Ns], [by_size[n]['flan'] for n in Ns]))
+    return out
 
 # %% ../nbs/07_scaling.ipynb #19918f1f
 def huber_nll(r, sigma: float, delta: float = 1e-3) -> float:
     "Negative log-likelihood of residuals `r` under a Huber density with threshold δ and scale σ (Besiroglu et al. 2024)."
+    _arg('sigma', sigma); _arg('delta', delta)
     Z = math.sqrt(2 * math.pi) * (1 - 2 * norm.sf(delta)) + 2 * math.exp(-delta ** 2 / 2) / delta  # ∫exp(−huber)
     return float(huber(np.asarray(r) / sigma, delta).sum() + len(r) * math.log(sigma * Z))
 
@@ -235,6 +341,8 @@ def fit_chinchilla_mle(N, D, L, # parameters, training tokens and final losses
                        seed: int = 0, # bootstrap seed
                       ) -> ChinchillaFit:
     "Maximum likelihood with Huber-distributed log residuals and a free scale σ; bootstrap standard errors."
+    _arg('delta', delta); _arg('n_boot', n_boot, strict=False, whole=True); _arg('seed', seed, strict=False, whole=True)
+    if n_boot == 1: raise ValueError('n_boot = 1: a standard error needs 0 (none) or at least 2 resamples')
     data = _as_data(N, D, L)
     init = init or fit_chinchilla(N, D, L, delta)
     p, sigma, nll = _mle(data, init.params, 1.0, delta)
@@ -261,6 +369,7 @@ class PowerLawFit:
 
     def x_plateau(self, tol: float = 1.0) -> float:
         "The x beyond which a further 10× in x changes y by less than `tol`."
+        _arg('tol', tol)
         lx = math.log(abs(self.a) * (1 - 10 ** -self.b) / tol) / self.b
         return math.exp(lx) if lx < 700 else math.inf     # a nearly flat curve (b → 0) never plateaus
 
@@ -299,6 +408,8 @@ def fit_power_law(x, y, # positive inputs and outputs, e.g. number of tasks and 
                   tol: float = 1.0, # the gain per 10× in x that counts as a plateau (`x_plateau`)
                  ) -> PowerLawFit:
     "Fit y = c + a·x^(−b) by a Huber loss on log y (robust to outliers), with bootstrap percentile intervals."
+    _arg('delta', delta); _arg('n_boot', n_boot, strict=False, whole=True); _arg('seed', seed, strict=False, whole=True)
+    _arg('tol', tol)
     x, y = _check_xy(x, y)
     k = 3 if plateau else 2
     if len(np.unique(x)) < k: raise ValueError(f'{len(np.unique(x))} distinct x values: need at least {k} for {k} parameters')
@@ -327,17 +438,20 @@ def profile_plateau(x, y, # the points (positive)
     "Profile-likelihood interval for the plateau c of y = c + a·x^(−b) under Gaussian noise of a stated σ."
     from scipy.optimize import least_squares
     from scipy.stats import chi2
+    _arg('sigma', sigma); _arg('level', level, high=1)
     x, y = _check_xy(x, y)
+    cs = np.asarray(cs, float).ravel()
+    if len(cs) == 0 or not np.isfinite(cs).all(): raise ValueError(f'cs = {cs}: expected finite candidate plateaus')
     lx, sse = np.log(x), []
-    for c in np.asarray(cs, float):
+    for c in cs:
         d = y - c; sgn = np.sign(d.mean()) or 1.0
         slope, icpt = np.polyfit(lx, np.log(np.abs(d) + 1e-9), 1)  # start: a straight line in log-log
         res = lambda q: c + sgn * np.exp(q[0] - q[1] * lx) - y
         r = least_squares(res, [icpt, max(-slope, 1e-3)], bounds=([-np.inf, 0], [np.inf, np.inf]))
         sse.append(2 * r.cost)
     sse = np.array(sse); stat = (sse - sse.min()) / sigma ** 2
-    inside = np.asarray(cs)[stat <= chi2.ppf(level, 1)]
-    return dict(cs=np.asarray(cs, float), sse=sse, stat=stat, lo=float(inside.min()), hi=float(inside.max()),
+    inside = cs[stat <= chi2.ppf(level, 1)]
+    return dict(cs=cs, sse=sse, stat=stat, lo=float(inside.min()), hi=float(inside.max()),
                 open_above=bool(stat[-1] <= chi2.ppf(level, 1)), open_below=bool(stat[0] <= chi2.ppf(level, 1)))
 
 # %% ../nbs/07_scaling.ipynb #acffce04
@@ -358,6 +472,15 @@ class SweepConfig:
     seed: int = 0                  # corpus, initialisation and batch seed
     threads: int = 1               # torch CPU threads while training (tiny models gain nothing from more; shared CPUs lose)
     cpu_bf16: bool = False         # bf16 autocast on the CPU (measured: slower at these widths, the casts dominate)
+
+    def __post_init__(self):
+        for name in ('seq_len', 'bs', 'eval_blocks', 'corpus_bytes', 'threads'):
+            _arg(name, getattr(self, name), whole=True)
+        _arg('lr', self.lr); _arg('warmup', self.warmup, strict=False, whole=True)
+        _arg('seed', self.seed, strict=False, whole=True)
+        for i, (d, nl) in enumerate(self.sizes):
+            _arg(f'sizes[{i}] d_model', d, whole=True); _arg(f'sizes[{i}] n_layers', nl, whole=True)
+        for i, D in enumerate(self.budgets): _arg(f'budgets[{i}]', D, whole=True)
 
     @classmethod
     def tiny(cls) -> 'SweepConfig':

@@ -7,7 +7,7 @@ goals of the base-model issue (exact match >=80% on trained tasks with seen temp
     python benchmarks/base_sft_probe.py --kind t5 --runs zeroshot,base    # AdamWScale at lr 2e-2, no PTX by default
 
 The budget is process CPU time (`time.process_time`, one thread by default), so the numbers do not depend on how many
-other jobs share the machine. The default recipe is the best measured (see the pre-training chapter): prompts in the
+other jobs share the machine. The default recipe is the best measured (see the probing chapter): prompts in the
 corpus's quiz layout (`--format qa`), answer-only loss, lr 3e-4, and language-model loss on 4 blocks of corpus text
 mixed into every step with weight 0.5 (`--ptx`, InstructGPT's PPO-ptx idea applied to SFT; `--ptx 0` turns it off;
 for T5 the mixed-in loss would be span corruption, which halved its scores, so T5 defaults to none). T5 fine-tunes
@@ -26,9 +26,9 @@ import torch
 from instruct_nb.core import OPTIMIZERS, ModelConfig, save, tiny_causal_lm, tiny_t5
 from instruct_nb.corpus import corpus
 from instruct_nb.flan import make_mixture
-from instruct_nb.pretrain import (PROMPT_FORMATS, answer, exact_match, lm_batches, load_base, prompt_format, t5_batches,
-                                  task_prompts, token_stream)
-from instruct_nb.sft import SFTConfig, as_prompt_completion, heldout_split, sft
+from instruct_nb.pretrain import PROMPT_FORMATS, lm_batches, load_base, prompt_format, t5_batches, token_stream
+from instruct_nb.probes import answer, score_tasks
+from instruct_nb.sft import SFTConfig, as_prompt_completion, heldout_split, sft, task_records
 
 
 def sft_data(tasks, n_per_task, fmt='qa', seq2seq=False, seed=0):
@@ -41,18 +41,20 @@ def sft_data(tasks, n_per_task, fmt='qa', seq2seq=False, seed=0):
 
 def evaluate(model, tok, train, held, n, fmt='qa'):
     model.eval()
-    r = dict(seen=exact_match(model, tok, train, n, 'seen', fmt=fmt), unseen=exact_match(model, tok, train, n, 'unseen', fmt=fmt),
-             heldout=exact_match(model, tok, held, n, 'all', fmt=fmt))
+    r = dict(seen=score_tasks(model, tok, train, n, 'seen', fmt=fmt),
+             unseen=score_tasks(model, tok, train, n, 'unseen', fmt=fmt),
+             heldout=score_tasks(model, tok, held, n, 'all', fmt=fmt))
     return {k: (float(np.mean(list(v.values()))), v) for k, v in r.items()}
 
 
 def show_errors(model, tok, tasks, n, fmt):
     "Print up to `n` wrong answers per task (seen templates), as prompt tail, target and answer."
     from instruct_nb.tasks import normalize
-    rows = task_prompts(tasks, 4 * n, 'seen')
-    preds = answer(model.eval(), tok, [r[1] for r in rows], fmt=fmt)
+    rows = task_records(tasks, 4 * n, 'seen')
+    preds = answer(model.eval(), tok, [r['input'] for r in rows], fmt=fmt)
     shown = {}
-    for (name, inp, tgt), p in zip(rows, preds):
+    for r, p in zip(rows, preds):
+        name, inp, tgt = r['task'], r['input'], r['output']
         if normalize(p) != normalize(tgt) and shown.get(name, 0) < n:
             shown[name] = shown.get(name, 0) + 1; print(f'  {name}: ...{inp[-60:]!r} -> {p!r} (want {tgt!r})')
 
@@ -90,7 +92,7 @@ def main(argv=None):
     if cfg.ptx:
         stream = token_stream(tok, corpus(1_000_000, seed=0))
         ptx = t5_batches(stream, tok, 128, a.ptx_bs, a.seed) if t5 else lm_batches(stream, 128, a.ptx_bs, a.seed)
-    probe = lambda m: dict(heldout=round(float(np.mean(list(exact_match(m, tok, held, 10, 'all', fmt=a.format).values()))), 3))
+    probe = lambda m: dict(heldout=round(float(np.mean(list(score_tasks(m, tok, held, 10, 'all', fmt=a.format).values()))), 3))
     results = {}
     for run in a.runs.split(','):
         if run == 'zeroshot': model, info = base, {}

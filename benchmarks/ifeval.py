@@ -1,12 +1,13 @@
 """Time IFEval scoring of the 541 GPT-4 responses (strict + loose): `python benchmarks/ifeval.py [--repeat 3]`.
 
-Needs the reference data in ../shared/data/ifeval (or $INSTRUCT_NB_DATA); exits with a message when it is absent."""
+Needs IFEval's prompts and GPT-4's responses (`instruct-nb data fetch ifeval` downloads them; `shared_data` finds them);
+exits with status 1 and a message naming that command when they are missing."""
 import argparse, sys, time
 from instruct_nb.ifeval import evaluate, load_ifeval, scores, count_sentences, _lang_factory
 
 def main(repeat: int = 3):
     try: recs = load_ifeval()
-    except FileNotFoundError as e: sys.exit(f'benchmarks/ifeval.py: {e}')
+    except FileNotFoundError as e: sys.exit(f'benchmarks/ifeval.py: IFEval data missing: {e}')
     t0 = time.perf_counter(); _lang_factory(); t_profiles = time.perf_counter() - t0  # one-off: langdetect's profiles
     n_inst = sum(len(r['instruction_id_list']) for r in recs)
     best = {}
@@ -26,4 +27,6 @@ def main(repeat: int = 3):
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--repeat', type=int, default=3, help='runs per mode; the best is reported')
-    main(p.parse_args().repeat)
+    a = p.parse_args()
+    if a.repeat < 1: p.error(f'argument --repeat: expected a whole number >= 1, got {a.repeat}')
+    main(a.repeat)

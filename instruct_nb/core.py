@@ -18,7 +18,7 @@ __all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'OPTIMIZERS', 'DEMO_TEXT', 'get_d
            'autocast', 'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5',
            'tiny_causal_lm', 'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at',
            'rng_state', 'set_rng_state', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'train_loop',
-           'AdamWScale', 'make_optimizer', 'shared_data', 'read_jsonl', 'demo']
+           'AdamWScale', 'make_optimizer', 'data_cache', 'data_roots', 'shared_data', 'read_jsonl', 'demo']
 
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -482,25 +482,41 @@ def make_optimizer(model: nn.Module, # whose trainable parameters to optimise
     if name not in OPTIMIZERS: raise ValueError(f'optimizer={name!r}: expected one of {sorted(OPTIMIZERS)}')
     return OPTIMIZERS[name]([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
 
+# %% ../nbs/00_core.ipynb #be53fde9
+def data_cache() -> Path:
+    "The folder `instruct-nb data fetch` downloads into: `$INSTRUCT_NB_DATA` if set, else `$INSTRUCT_NB_CACHE/data`."
+    if os.environ.get('INSTRUCT_NB_DATA'): return Path(os.environ['INSTRUCT_NB_DATA']).expanduser()
+    cache = os.environ.get('INSTRUCT_NB_CACHE') or Path.home() / '.cache' / 'instruct_nb'  # as `unseen.CACHE`
+    return Path(cache).expanduser() / 'data'
+
+def data_roots() -> list[Path]:
+    "Folders `shared_data` searches, in order: `$INSTRUCT_NB_DATA` alone if set, else the cache, then `shared/data`."
+    if os.environ.get('INSTRUCT_NB_DATA'): return [data_cache()]
+    roots = [data_cache()]
+    for base in (Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd(), Path.cwd()):
+        for p in (base, *base.parents):
+            if p / 'shared' / 'data' not in roots: roots.append(p / 'shared' / 'data')
+    return roots
+
 # %% ../nbs/00_core.ipynb #2f5ea06f
 def shared_data(*parts: str, # path components under the data folder, e.g. 'ifeval', 'input_data.jsonl'
                 must_exist: bool = True, # raise FileNotFoundError (naming where it looked) when missing
                ) -> Path:
-    "Path to a reference data file: under `$INSTRUCT_NB_DATA`, else `../shared/data` beside the checkout or the cwd."
+    "Path to a reference data file: in the first of `data_roots()` that has it."
     for p in parts:
         if not isinstance(p, (str, os.PathLike)): raise TypeError(f'shared_data: path parts must be strings, got {p!r}')
-    if Path(*parts).is_absolute() or '..' in Path(*parts).parts:
+    rel = Path(*parts)
+    if rel.is_absolute() or '..' in rel.parts:
         raise ValueError(f"shared_data{parts}: expected a path inside the data folder (no '..', not absolute)")
-    env = os.environ.get('INSTRUCT_NB_DATA')
-    roots = [Path(env)] if env else []
-    for base in (Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd(), Path.cwd()):
-        roots += [p / 'shared' / 'data' for p in (base, *base.parents)]
+    roots = data_roots()
     for r in roots:
-        if (r / Path(*parts)).exists(): return r / Path(*parts)
+        if (r / rel).exists(): return r / rel
     if must_exist:
-        raise FileNotFoundError(f"reference data {'/'.join(parts)!r} not found; set INSTRUCT_NB_DATA or put it in "
-                                f"../shared/data beside the checkout (looked in {[str(r) for r in roots[:3]]}...)")
-    return (roots[0] if roots else Path.cwd() / 'shared' / 'data') / Path(*parts)
+        from instruct_nb.data import fetch_hint  # the benchmark manifest lives in `instruct_nb.data`
+        looked = ', '.join(map(str, roots))
+        raise FileNotFoundError(f'reference data {rel.as_posix()!r} not found (looked in {looked}); '
+                                + fetch_hint(rel.as_posix()))
+    return roots[0] / rel
 
 # %% ../nbs/00_core.ipynb #ea3cb7ac
 def read_jsonl(path: str | Path) -> list[dict]:

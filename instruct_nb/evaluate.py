@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['COLUMNS', 'check_records', 'get_fmt', 'fmt_stops', 'fmt_controls', 'normalize', 'exact_match', 'is_seq2seq',
+__all__ = ['COLUMNS', 'check_records', 'get_fmt', 'fmt_stops', 'fmt_controls', 'normalize_answer', 'exact_match', 'is_seq2seq',
            'encode_text', 'generate', 'split_continuation', 'score_options', 'rank_classify', 'few_shot',
            'evaluate_tasks', 'summarize']
 
@@ -88,12 +88,12 @@ def fmt_controls(fmt, tok=None) -> tuple[str, ...]:
 # %% ../nbs/08_eval.ipynb #00c5eed4
 _PUNCT = set(string.punctuation)
 
-def normalize(s: str) -> str:
+def normalize_answer(s: str) -> str:
     "SQuAD answer normalisation: lower case, drop punctuation and the articles a/an/the, squash whitespace."
     s = ''.join(ch for ch in s.lower() if ch not in _PUNCT)
     return ' '.join(re.sub(r'\b(a|an|the)\b', ' ', s).split())
 
-def exact_match(pred: str, target: str, norm: Callable[[str], str] | None = normalize) -> bool:
+def exact_match(pred: str, target: str, norm: Callable[[str], str] | None = normalize_answer) -> bool:
     "Whether `pred` equals `target` after `norm` (None: compare verbatim)."
     return (norm(pred) == norm(target)) if norm else pred == target
 
@@ -150,12 +150,14 @@ def generate(model, tok, # any HF seq2seq or causal LM and its tokenizer
              stop: Sequence[str] = (), # cut the output at the first of these strings (a list, e.g. ['\n\n'])
              add_bos: bool | None = None, # causal only: prepend BOS (None: see `_bos`)
              specials: Sequence[str] = (), # control strings of the prompt format (see `encode_text`)
+             prefix: Sequence[int] = (), # seq2seq only: ids every output starts with (e.g. a T5 blank's sentinel)
             ) -> list[str]:
     "Greedy completions of `prompts` in batches (causal LMs padded on the left), cut at EOS or a `stop` string."
     prompts, stop = _strs(prompts, 'prompts'), _strs(stop, 'stop')
     max_new_tokens, bs = _count(max_new_tokens, 'max_new_tokens'), _count(bs, 'bs')
     s2s, dev, pad = is_seq2seq(model), model.device, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    bos = [] if s2s else _bos(tok, add_bos)
+    bos, prefix = [] if s2s else _bos(tok, add_bos), [int(t) for t in prefix]
+    if prefix and not s2s: raise ValueError('prefix is for seq2seq models; end a causal prompt with those tokens instead')
     enc = [bos + encode_text(tok, p, specials, add_special_tokens=s2s) for p in prompts]
     for i, e in enumerate(enc):
         if not e: raise ValueError(f'prompt {i} encodes to no tokens (empty, and no BOS to start from): nothing to condition on')
@@ -169,9 +171,11 @@ def generate(model, tok, # any HF seq2seq or causal LM and its tokenizer
     for b in range(0, len(order), bs):
         idx = order[b:b + bs]
         ids, mask = _pad([enc[i] for i in idx], pad, left=not s2s)
+        start = dict(decoder_input_ids=torch.tensor([[model.config.decoder_start_token_id, *prefix]] * len(idx),
+                                                    device=dev)) if prefix else {}
         gen = model.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), max_new_tokens=max_new_tokens, do_sample=False,
-                             num_beams=1, pad_token_id=pad, eos_token_id=sorted(stop_ids - {None}))
-        gen = gen if s2s else gen[:, ids.shape[1]:]
+                             num_beams=1, pad_token_id=pad, eos_token_id=sorted(stop_ids - {None}), **start)
+        gen = gen[:, 1 + len(prefix):] if s2s else gen[:, ids.shape[1]:]     # seq2seq: after the start token and prefix
         for i, row in zip(idx, gen.tolist()):
             row = row[:next((j for j, t in enumerate(row) if t in stop_ids), len(row))]
             text = tok.decode(row, skip_special_tokens=True)
@@ -306,7 +310,7 @@ def evaluate_tasks(model, tok, # any HF seq2seq or causal LM and its tokenizer
                    sep: str = '\n\n', # few-shot separator
                    seed: int = 0, # few-shot sampling seed
                    extract: Callable[[str], str] | None = None, # applied to prediction and target before matching (e.g. a CoT's answer)
-                   normalizer: Callable[[str], str] | None = normalize, # answer normalisation for exact match (None: verbatim)
+                   normalizer: Callable[[str], str] | None = normalize_answer, # exact-match normalisation (None: verbatim)
                   ) -> pd.DataFrame:
     "One row per example: task, cluster, template, method, prediction, target, correct."
     if method not in ('auto', 'rank', 'generate'): raise ValueError(f"method={method!r}: expected 'auto', 'rank' or 'generate'")

@@ -18,7 +18,7 @@ from .templates import render
 
 # %% auto #0
 __all__ = ['NEED_REF', 'parse_pairwise', 'parse_rating', 'verdict_markers', 'to_verdict', 'judge_pair', 'compare', 'win_rate',
-           'lc_win_rate', 'instruction_difficulty', 'chatml', 'get_chat_fmt', 'score_judge', 'to_messages',
+           'lc_win_rate', 'instruction_difficulty', 'chatml', 'get_chat_fmt', 'score_judge', 'qa_messages',
            'reward_scorer', 'load_judge_prompts', 'judge_prompt', 'llm_pairwise', 'llm_rating', 'load_mt_bench',
            'chat_model', 'chat_completer', 'mt_bench_answers', 'grade_single', 'grade_pairwise', 'plot_categories']
 
@@ -227,8 +227,8 @@ def score_judge(score: Callable, # scorer: (question, answer[, ref]) -> float
         return 'A' if sa - sb > margin else 'B' if sb - sa > margin else 'tie'
     return judge
 
-def to_messages(question, answer=None) -> list[dict]:
-    "A conversation from a question (a string or a list of user turns) and the answers (same shape), if any."
+def qa_messages(question, answer=None) -> list[dict]:
+    "The messages of a question (a string or a list of user turns) and its answers (same shape), if any."
     qs = [question] if isinstance(question, str) else list(question)
     ans = [] if answer is None else [answer] if isinstance(answer, str) else list(answer)
     if len(ans) not in (0, len(qs)): raise ValueError(f'{len(qs)} user turns but {len(ans)} answers')
@@ -243,7 +243,7 @@ def reward_scorer(model, tok, # a sequence-classification model with one label (
     (render_, _), controls = get_chat_fmt(fmt, tok), _chat_controls(fmt, tok)
     L, cache = getattr(model.config, 'max_position_embeddings', None), {}
     def score(question, answer):
-        text = render_(to_messages(question, answer), add_generation_prompt=False)
+        text = render_(qa_messages(question, answer), add_generation_prompt=False)
         if text not in cache:
             ids = torch.tensor([encode_text(tok, text, controls, add_special_tokens=True)])      # (1, T)
             if L and ids.shape[1] > L: raise ValueError(f'the conversation has {ids.shape[1]} tokens, over the reward model length {L}')

@@ -11,12 +11,8 @@ from typing import Callable
 # %% auto #0
 __all__ = ['CATEGORIES', 'NOUNS', 'THINGS', 'NAMES', 'DAYS', 'COUNTRY_OF', 'CITIES', 'COUNTRIES', 'SOUND_OF', 'COLOUR_OF',
            'POSITIVE', 'NEGATIVE', 'VERBS', 'PAST', 'TOPICS', 'TOPIC_OF', 'NUMBER_WORDS', 'VOWELS', 'SKILLS',
-           'first_letter', 'last_letter', 'reverse', 'length', 'upper', 'count_letter', 'count_vowels', 'next_letter',
-           'spell', 'rhymes', 'plural', 'sort_words', 'count_items', 'sort_numbers', 'largest', 'smallest', 'add',
-           'subtract', 'parity', 'number_word', 'longer', 'alphabetical_first', 'category_of', 'is_a', 'country_of',
-           'sound_of', 'colour_of', 'odd_one_out', 'sentiment', 'topic', 'parse_event', 'sample_word', 'sample_words',
-           'sample_number', 'sample_numbers', 'sample_category', 'sample_review', 'sample_topic_sentence', 'a_an',
-           'event_text', 'sample_event', 'Skill']
+           'sample_word', 'sample_words', 'sample_number', 'sample_numbers', 'sample_category', 'sample_review',
+           'sample_topic_sentence', 'a_an', 'event_text', 'sample_event', 'Skill']
 
 # %% ../nbs/01a_world.ipynb #0727d758
 def _w(s: str) -> tuple: return tuple(s.split())

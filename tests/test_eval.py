@@ -6,8 +6,8 @@ import pytest, torch
 from hypothesis import given, settings, strategies as st
 from datasets import Dataset
 from instruct_nb.core import byte_tokenizer, tiny_causal_lm, tiny_t5
-from instruct_nb.evaluate import (check_records, normalize, exact_match, generate, split_continuation, score_options,
-                                  rank_classify, few_shot, evaluate_tasks, summarize, get_fmt)
+from instruct_nb.evaluate import (check_records, normalize_answer, exact_match, generate, split_continuation,
+                                  score_options, rank_classify, few_shot, evaluate_tasks, summarize, get_fmt)
 
 torch.set_num_threads(1)
 TOK, T5TOK = byte_tokenizer(), byte_tokenizer(n_sentinels=100)
@@ -21,9 +21,9 @@ def squad(s):  # the official SQuAD v1.1 normalize_answer, verbatim in structure
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
-def test_normalize_matches_squad_and_is_idempotent(s):
-    assert normalize(s) == squad(s)
-    assert normalize(normalize(s)) == normalize(s)
+def test_normalize_answer_matches_squad_and_is_idempotent(s):
+    assert normalize_answer(s) == squad(s)
+    assert normalize_answer(normalize_answer(s)) == normalize_answer(s)
     assert exact_match(s, s)
 
 def row(i, task='t', cluster='c', options=('yes', 'no'), output=None):
@@ -65,6 +65,19 @@ def test_stop_strings_cut_the_output():
     full = generate(LM, TOK, ['Hello'], max_new_tokens=8)[0]
     c = full[3]
     assert generate(LM, TOK, ['Hello'], max_new_tokens=8, stop=[c])[0] == full.split(c)[0]
+
+def test_prefix_starts_seq2seq_outputs():
+    "An output forced to start with `prefix` is what HF's `generate` writes after it, batched or not; causal LMs refuse it."
+    from instruct_nb.evaluate import encode_text
+    s0, prompts = T5TOK.convert_tokens_to_ids('<extra_id_0>'), ['a', 'Hello there, how are you doing today?']
+    got = generate(T5, T5TOK, prompts, max_new_tokens=5, bs=2, prefix=[s0])
+    assert got == [generate(T5, T5TOK, [p], max_new_tokens=5, prefix=[s0])[0] for p in prompts]
+    for p, g in zip(prompts, got):
+        ref = T5.generate(input_ids=torch.tensor([encode_text(T5TOK, p, add_special_tokens=True)]), max_new_tokens=5,
+                          decoder_input_ids=torch.tensor([[T5.config.decoder_start_token_id, s0]]), do_sample=False,
+                          pad_token_id=T5TOK.pad_token_id, eos_token_id=T5TOK.eos_token_id)
+        assert g == T5TOK.decode(ref[0, 2:], skip_special_tokens=True)
+    with pytest.raises(ValueError, match='prefix is for seq2seq models'): generate(LM, TOK, ['a'], prefix=[s0])
 
 def _bpe(texts, vocab=300):
     from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders

@@ -7,7 +7,7 @@ import pytest, torch
 from hypothesis import given, settings, strategies as st
 from instruct_nb.core import byte_tokenizer, tiny_causal_lm, tiny_reward_model, shared_data
 from instruct_nb.judge import (parse_pairwise, parse_rating, to_verdict, judge_pair, compare, win_rate, lc_win_rate,
-                               instruction_difficulty, chatml, get_chat_fmt, score_judge, reward_scorer, to_messages,
+                               instruction_difficulty, chatml, get_chat_fmt, score_judge, reward_scorer, qa_messages,
                                load_judge_prompts, judge_prompt, llm_pairwise, llm_rating, load_mt_bench, chat_model,
                                mt_bench_answers, grade_single, grade_pairwise, plot_categories)
 
@@ -130,6 +130,11 @@ def test_reward_model_judge_is_consistent_under_swap():
     assert set(res.outcome) <= {'win', 'loss'}                                     # never an inconsistent tie
     assert res.outcome.tolist() == ['win' if score(q, a) > score(q, b) else 'loss' for q, a, b in zip(qs, A, B)]
     with pytest.raises(ValueError, match='over the reward model length'): score('x' * 600, 'y')
+
+def test_qa_messages_pairs_turns_and_answers():
+    assert qa_messages('2+2?', '4') == [dict(role='user', content='2+2?'), dict(role='assistant', content='4')]
+    assert qa_messages(['Hi', 'Bye']) == [dict(role='user', content='Hi'), dict(role='user', content='Bye')]
+    with pytest.raises(ValueError, match='2 user turns but 1 answers'): qa_messages(['a', 'b'], ['x'])
 
 def test_scorer_errors_become_judge_errors():
     assert compare(score_judge(lambda q, a: float('nan')), ['q'], ['a'], ['b']).outcome[0] == 'error'

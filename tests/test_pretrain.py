@@ -1,4 +1,5 @@
-"Tests of instruct_nb.pretrain and instruct_nb.corpus: span corruption against closed forms, the tokenizer, the CLI, the shipped models."
+"""Tests of instruct_nb.pretrain, instruct_nb.corpus and instruct_nb.probes: span corruption against closed forms, the
+tokenizer, the CLI, the shipped models and what they answer."""
 import json, math, os
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 from pathlib import Path
@@ -7,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from instruct_nb.corpus import corpus
-from instruct_nb.pretrain import (BASE_DIR, PretrainConfig, answer, load_base, main, noise_mask, span_corrupt,
-                                  t5_batches, token_stream, train_bpe)
+from instruct_nb.corpus import corpus, train_bpe
+from instruct_nb.pretrain import (BASE_DIR, PretrainConfig, load_base, main, noise_mask, span_corrupt, t5_batches,
+                                  token_stream)
+from instruct_nb.probes import answer
 
 
 @pytest.fixture(scope='module')
@@ -122,8 +124,74 @@ def test_cli_resumes_after_a_crash(tmp_path, monkeypatch, capsys):
     assert fp32[0].keys() == fp32[1].keys() and all(torch.equal(fp32[0][k], fp32[1][k]) for k in fp32[0])
     models = [load_base(path=tmp_path / d)[0] for d in ('unbroken', 'b')]  # and the saved bf16 base models
     for p, q in zip(models[0].parameters(), models[1].parameters()): assert torch.equal(p, q)
-    with pytest.raises(ValueError, match=r"'steps': \(6, 8\)"):  # another run into the same folder: refused
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:  # another run into the same folder: refused before it trains
         main(['--tiny', '--steps', '8', '--ckpt-every', '2', '--log-every', '0', '--out', str(tmp_path / 'b')])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "argument --out:" in err and "'steps': (6, 8)" in err and 'Traceback' not in err
+
+
+def _refused(argv, capsys):
+    "The error line of `main(argv)`, which must exit with status 2 before building anything."
+    import instruct_nb.pretrain as pt
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pt, 'build', lambda *a, **kw: pytest.fail(f'{argv} started a run'))
+        mp.setattr(pt, '_fit_steps', lambda *a, **kw: pytest.fail(f'{argv} started a timing probe'))
+        with pytest.raises(SystemExit) as e: main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and 'Traceback' not in err and err.startswith('usage: instruct-nb pretrain'), err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize('argv, msg', [
+    (['--steps', '-5'], "argument --steps: expected a whole number >= 1, got '-5'"),
+    (['--steps', '0'], "argument --steps: expected a whole number >= 1, got '0'"),
+    (['--steps', '2.5'], "argument --steps: expected a whole number >= 1, got '2.5'"),
+    (['--minutes', '0'], "argument --minutes: expected a number > 0, got '0'"),
+    (['--minutes', '-1'], "argument --minutes: expected a number > 0, got '-1'"),
+    (['--minutes', 'inf'], "argument --minutes: expected a number > 0, got 'inf'"),
+    (['--corpus-mb', '0'], "argument --corpus-mb: expected a number >= 1e-06, got '0'"),
+    (['--corpus-mb', 'nan'], "argument --corpus-mb: expected a number >= 1e-06, got 'nan'"),
+    (['--threads', '0'], "argument --threads: expected a whole number >= 1, got '0'"),
+    (['--seed', '-1'], "argument --seed: expected a whole number >= 0 and <= 4294967295, got '-1'"),
+    (['--seed', str(2**32)], "argument --seed: expected a whole number >= 0 and <= 4294967295"),
+    (['--log-every', '-1'], "argument --log-every: expected a whole number >= 0, got '-1'"),
+    (['--ckpt-every', '-2'], "argument --ckpt-every: expected a whole number >= 0, got '-2'"),
+    (['--steps', '3', '--minutes', '1'], 'argument --minutes: not allowed with argument --steps'),
+    (['--device', 'gpu'], "argument --device: 'gpu' is not a device name"),
+    (['--kind', 'gpt'], "argument --kind: invalid choice: 'gpt'"),
+])
+def test_cli_bad_numbers_are_refused_up_front(argv, msg, capsys, tmp_path):
+    assert msg in _refused(['--tiny', '--out', str(tmp_path / 'out'), *argv], capsys)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_cli_device_not_here(capsys, tmp_path):
+    if not torch.cuda.is_available():
+        assert "argument --device: 'cuda': no such CUDA device here" in _refused(['--tiny', '--device', 'cuda'], capsys)
+    line = _refused(['--tiny', '--device', f'cuda:{torch.cuda.device_count()}'], capsys)
+    assert 'no such CUDA device here' in line
+
+
+def test_cli_out_must_be_a_directory(capsys, tmp_path):
+    f = tmp_path / 'model.bin'; f.write_text('x')
+    assert f'argument --out: {f} exists and is not a directory' in _refused(['--tiny', '--out', str(f)], capsys)
+    assert f'argument --out: {f} is a file, so {f / "sub"} cannot be a directory' in _refused(
+        ['--tiny', '--out', str(f / 'sub')], capsys)
+
+
+def test_cli_never_writes_nan(tmp_path, monkeypatch, capsys):
+    "A diverged run: meta.json and the printed line are valid JSON with null for the loss, and the exit status is 1."
+    import instruct_nb.pretrain as pt
+    train_loop = pt.train_loop
+    def diverging(*a, **kw): return [float('nan')] * len(train_loop(*a, **kw))
+    monkeypatch.setattr(pt, 'train_loop', diverging)
+    assert main(['--tiny', '--steps', '2', '--log-every', '0', '--out', str(tmp_path / 'd')]) == 1
+    out, err = capsys.readouterr()
+    printed = json.loads(out.strip().splitlines()[-1], parse_constant=lambda c: pytest.fail(f'{c} in the output'))
+    meta = json.loads((tmp_path / 'd' / 'meta.json').read_text(), parse_constant=lambda c: pytest.fail(f'{c} in meta'))
+    assert printed['final_loss'] is None and meta['final_loss'] is None and meta['loss_curve'] == [[1, None], [2, None]]
+    assert 'the loss is not finite' in err
 
 
 @pytest.mark.parametrize('kind', ['decoder', 't5'])
@@ -138,6 +206,26 @@ def test_shipped_base(kind):
         out = answer(model, tok, ['The first letter of'], max_new_tokens=4, fmt=fmt)
         assert len(out) == 1 and isinstance(out[0], str)
     with pytest.raises(ValueError, match="fmt='chat'"): answer(model, tok, ['x'], fmt='chat')
+
+
+@pytest.mark.parametrize('kind', ['decoder', 't5'])
+def test_shipped_base_answers_are_pinned(kind):
+    "`answer` and `score_tasks` on the shipped models: golden values (the probing chapter's outputs)."
+    from instruct_nb.probes import fact_recall, score_tasks
+    from instruct_nb.tasks import TASKS
+    if not (BASE_DIR / kind / 'model.safetensors').exists(): pytest.skip(f'no shipped {kind} checkpoint')
+    model, tok = load_base(kind)
+    if kind == 'decoder':
+        names = ('first_letter', 'city_country', 'review_sentiment')
+        prompts = [TASKS[n].format(TASKS[n].examples(1)[0], 0)[0] for n in names]
+        assert answer(model, tok, prompts, fmt='plain') == ['A: c', 'A: Portugal', 'A: no']
+        assert answer(model, tok, prompts, fmt='qa') == ['c', 'Portugal', 'coconut']
+        res = score_tasks(model, tok, ['city_country', 'animal_sound'], n=10)
+        assert res == dict(city_country=0.7, animal_sound=0.6)
+    else: assert score_tasks(model, tok, ['letter_count', 'rhymes'], n=10) == {'letter_count': 0.5, 'rhymes': 0.5}
+    want = dict(first_letter=1.0, add=0.1) if kind == 'decoder' else dict(first_letter=0.1, add=0.05)
+    assert fact_recall(model, tok, skills=['first_letter', 'add']) == want       # T5: through `generate(..., prefix=)`
+    with pytest.raises(KeyError, match="no task 'no_such_task'"): score_tasks(model, tok, ['no_such_task'])
 
 
 def test_load_base_errors(tmp_path):
@@ -171,7 +259,7 @@ def test_probe_batches_label_only_the_answer():
 def test_copy_score_indexing():
     "`copy_score` gives 1.0 to a perfect copier and 0.0 to a model that repeats its input token, for both kinds."
     from types import SimpleNamespace
-    from instruct_nb.pretrain import copy_score
+    from instruct_nb.probes import copy_score
     tok = load_base('decoder')[1]
     V, L = len(tok), 20
 

@@ -1,6 +1,6 @@
 """The docs site: `python tools/build_docs.py --out DIR` builds one page per notebook, offline, with the API entries,
 the plots, local math and search, and nothing fetched from the network."""
-import ast, json, re, subprocess, sys, time
+import ast, importlib, json, re, subprocess, sys, time
 from pathlib import Path
 
 import nbformat, pytest
@@ -69,8 +69,9 @@ def test_sidebar_lists_every_notebook_in_course_order():
     missing = bd.notebooks_missing_from_sidebar(ROOT / 'nbs')
     assert not missing, f'add {missing} to nbs/sidebar.yml, where they belong in the course'
     files = bd.sidebar_files(bd.read_sidebar(ROOT / 'nbs'))
-    assert files[0] == 'index.ipynb' and files[-1] == '90_cli.ipynb'
+    assert files[0] == 'index.ipynb' and files[-2:] == ['90_cli.ipynb', '91_main.ipynb']
     assert files.index('03a_corpus.ipynb') < files.index('03_pretrain.ipynb') < files.index('07_scaling.ipynb')
+    assert files.index('08b_judge.ipynb') < files.index('09_pipeline.ipynb') < files.index('90_cli.ipynb')
 
 # ---------------------------------------------------------------------------------------------------------------
 # The built site
@@ -92,6 +93,7 @@ def test_api_entries_of_every_module(site):
     for name, (url, _) in _modidx().items():
         mod, _, sym = name.partition('.')[2].partition('.')
         if '.' in sym or sym.startswith('_') or mod.startswith('_'): continue    # methods and private helpers: no entry
+        if sym not in importlib.import_module(f'instruct_nb.{mod}').__all__: continue   # `#| exporti`: internal
         page, anchor = url.split('#')
         if not (site / page).exists(): missing.append(f'{page} (no page)'); continue
         if f'id="{anchor}"' not in _page(site, page): missing.append(url)

@@ -37,6 +37,15 @@ def test_readme_has_exactly_the_two_commands_ci_runs():
     readme = (ROOT / 'README.md').read_text()
     cmds = [l for l in readme.splitlines() if l.startswith('python3 -m venv')]
     assert len(cmds) == 2, cmds
-    assert cmds[0].endswith('instruct-nb demo') and cmds[1].endswith('bash tests/run.sh')
+    assert cmds[0].endswith('instruct-nb run') and cmds[1].endswith('bash tests/run.sh')
     assert 'pip install torch==' in cmds[0] and 'pip install torch==' in cmds[1]
     assert 'Install and run the tests:' in (ROOT / '.ci' / 'run').read_text()
+
+
+def test_shipped_models_match_their_sha256():
+    import hashlib
+    base = Path(instruct_nb.__file__).parent / 'assets' / 'base'
+    sums = dict(l.split()[::-1] for l in (base / 'SHA256SUMS').read_text().splitlines() if l and not l.startswith('#'))
+    shipped = {p.relative_to(base).as_posix() for p in base.glob('*/*') if p.suffix in ('.safetensors', '.json')}
+    assert shipped == set(sums), shipped ^ set(sums)
+    for name, digest in sums.items(): assert hashlib.sha256((base / name).read_bytes()).hexdigest() == digest, name

@@ -420,6 +420,7 @@ def build(out, force=False, n_workers=None, strict=False, keep_md=None) -> dict:
             (docs / f'{name}.md').write_text(page.render())
             titles[fname] = (name, 'Home' if name == 'index' else page.fm.get('title', name))
             pages[fname] = dict(page=f'{name}.html', images=page.images)
+        if (nbs / 'images').is_dir(): shutil.copytree(nbs / 'images', docs / 'images')   # figures markdown cells link to
         assets = docs / 'assets'
         copy_mathjax(assets / 'mathjax')
         (assets / 'mathjax-config.js').write_text(MATHJAX_CONFIG)

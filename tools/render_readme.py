@@ -3,7 +3,7 @@
     python tools/render_readme.py          # write README.md
     python tools/render_readme.py --check  # exit 1 if README.md is not what index.ipynb renders to
 
-Markdown cells are copied as they are; code cells become ```python blocks followed by their saved text outputs;
+Markdown cells are copied as they are (links to `images/...` made relative to the repository root: `nbs/images/...`); code cells become ```python blocks followed by their saved text outputs;
 cells marked `#| hide` are dropped and other `#|` directive lines are stripped, as nbdev does.
 """
 import sys
@@ -24,7 +24,7 @@ def render(nb_path: Path) -> str:
     for c in nb.cells:
         lines = c.source.splitlines()
         if c.cell_type == 'markdown':
-            parts.append(c.source.strip())
+            parts.append(c.source.strip().replace('](images/', '](nbs/images/'))
             continue
         dirs = [l[3:].strip() for l in lines if l.startswith('#|')]
         if 'hide' in dirs or 'eval: false' in dirs and 'echo: false' in dirs: continue

@@ -4,10 +4,10 @@
 
 # %% ../nbs/90_cli.ipynb #9a4923da
 from __future__ import annotations
-import argparse, importlib, os, sys
+import argparse, importlib, math, os, sys
 
 # %% auto #0
-__all__ = ['COMMANDS', 'positive_int', 'demo_main', 'main']
+__all__ = ['COMMANDS', 'number_arg', 'demo_main', 'main']
 
 # %% ../nbs/90_cli.ipynb #41c630b5
 COMMANDS = {  # name -> ('module:function', one-line help)
@@ -19,26 +19,37 @@ COMMANDS = {  # name -> ('module:function', one-line help)
 }
 
 # %% ../nbs/90_cli.ipynb #528254c9
-def positive_int(s: str) -> int:
-    "An argparse type: a whole number >= 1 (argparse reports the error as a usage error naming the flag)."
-    try: v = int(s)
-    except ValueError: v = 0
-    if v < 1: raise argparse.ArgumentTypeError(f'expected a whole number >= 1, got {s!r}')
-    return v
+def number_arg(kind: type, # int or float
+               low: float, # the smallest value allowed
+               high: float = math.inf, # the largest value allowed
+               above: bool = False, # `low` itself is not allowed
+              ):
+    "An argparse `type`: a finite `kind` in [`low`, `high`] (or above `low`); argparse reports a bad value as a usage error naming the flag."
+    rule = f"{'a whole number' if kind is int else 'a number'} {'>' if above else '>='} {low:g}"
+    rule += f" and <= {int(high) if kind is int else f'{high:g}'}" if high < math.inf else ''
+    def parse(s: str):
+        try: x = kind(s)
+        except ValueError: raise argparse.ArgumentTypeError(f'expected {rule}, got {s!r}') from None
+        if not (math.isfinite(x) and low <= x <= high) or (above and x == low):
+            raise argparse.ArgumentTypeError(f'expected {rule}, got {s!r}')
+        return x
+    return parse
 
 def demo_main(argv: list[str] | None = None):
     "`instruct-nb demo`: a smoke test that trains a tiny byte-level decoder for a few seconds (`core.demo`)."
     p = argparse.ArgumentParser(prog='instruct-nb demo', description='Smoke test: train a tiny byte-level decoder on '
                                 'a few sentences for a few seconds, to check that torch trains on this device. The '
                                 'course itself runs with `instruct-nb run`.')
-    p.add_argument('--steps', type=positive_int, default=150, help='training steps (>= 1)')
+    p.add_argument('--steps', type=number_arg(int, 1), default=150, help='training steps (>= 1)')
     p.add_argument('--seed', type=int, default=0, help='random seed')
     p.add_argument('--bf16', action='store_true', help='bf16 autocast on the CPU')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, mps (default: best available)')
     a = p.parse_args(argv)
     from instruct_nb.core import demo
-    from instruct_nb.pipeline import check_device
-    if a.device is not None: check_device(a.device)
+    from instruct_nb.core import check_device
+    if a.device is not None:
+        try: check_device(a.device)
+        except ValueError as e: raise ValueError(f'device {e}') from None
     print('smoke test: a tiny decoder learns a few sentences; for the course end to end, run `instruct-nb run`')
     demo(steps=a.steps, seed=a.seed, cpu_bf16=a.bf16, device=a.device)
 

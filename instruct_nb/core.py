@@ -14,11 +14,12 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'OPTIMIZERS', 'DEMO_TEXT', 'get_device', 'seed_everything', 'autocast_dtype',
-           'autocast', 'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig', 'tiny_t5',
-           'tiny_causal_lm', 'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save', 'lr_at',
-           'rng_state', 'set_rng_state', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'train_loop',
-           'AdamWScale', 'make_optimizer', 'data_cache', 'data_roots', 'shared_data', 'read_jsonl', 'demo']
+__all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'OPTIMIZERS', 'DEMO_TEXT', 'get_device', 'check_device', 'seed_everything',
+           'autocast_dtype', 'autocast', 'bench_matmul', 'setup_cpu_training', 'byte_tokenizer', 'ModelConfig',
+           'tiny_t5', 'tiny_causal_lm', 'tiny_reward_model', 'n_params', 'load_model', 'load_tokenizer', 'save',
+           'lr_at', 'rng_state', 'set_rng_state', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
+           'train_loop', 'AdamWScale', 'make_optimizer', 'data_cache', 'data_roots', 'shared_data', 'read_jsonl',
+           'demo']
 
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -27,6 +28,19 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+def check_device(device: str | torch.device) -> torch.device:
+    "`device` as a `torch.device` if torch can run on it here, else a ValueError that starts with `repr(device)`."
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): d = None
+    if d is None or d.type not in ('cpu', 'cuda', 'mps'):
+        raise ValueError(f'{device!r} is not a device name (cpu, cuda, cuda:1, mps)')
+    if d.type == 'cuda' and (d.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f'{device!r}: no such CUDA device here ({torch.cuda.device_count()} visible to torch '
+                         f'{torch.__version__})')
+    if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
+        raise ValueError(f'{device!r}: MPS is not available here')
+    return d
 
 # %% ../nbs/00_core.ipynb #e758e0af
 def seed_everything(seed: int = 0, # the seed for python, numpy and torch

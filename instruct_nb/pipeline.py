@@ -12,8 +12,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['STAGES', 'NEEDS', 'LAYOUT', 'LEAD', 'SFT_DEFAULTS', 'REWARD_DEFAULTS', 'RLHF_DEFAULTS', 'MODELS', 'STAGE_FNS',
-           'RunConfig', 'stage_configs', 'check_run_config', 'check_device', 'read_config', 'configure', 'write_json',
-           'stage_done', 'stage_key', 'check_model', 'summary_table', 'write_report', 'prepare_out', 'run', 'main']
+           'RunConfig', 'stage_configs', 'check_run_config', 'read_config', 'configure', 'write_json', 'stage_done',
+           'stage_key', 'check_model', 'summary_table', 'write_report', 'prepare_out', 'run', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #48b6b1bf
 STAGES = ('mixture', 'sft', 'reward', 'rlhf', 'eval', 'scaling')
@@ -95,21 +95,11 @@ def check_run_config(cfg: RunConfig):
     for n in ('sft_rows', 'pairs', 'policy_prompts', 'rl_prompts', 'eval_n', 'ifeval_n', 'scaling_starts', 'seed'):
         v, lo = getattr(cfg, n), 0 if n in ('ifeval_n', 'scaling_starts', 'seed') else 1
         if isinstance(v, bool) or not isinstance(v, int) or v < lo: _bad(n, v, f'expected an integer >= {lo}')
-    if cfg.device is not None: check_device(cfg.device)
+    if cfg.device is not None:
+        from instruct_nb.core import check_device
+        try: check_device(cfg.device)
+        except ValueError as e: raise ValueError(f'device {e}') from None
     stage_configs(cfg)
-
-def check_device(device: str) -> str:
-    "`device` if torch can use it here, else a ValueError saying what is available."
-    import torch
-    try: d = torch.device(device)
-    except (RuntimeError, TypeError): raise ValueError(f"device {device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if d.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f'device {device!r}: no CUDA device is visible here (torch {torch.__version__}); use --device cpu')
-    if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
-        raise ValueError(f'device {device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible')
-    if d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f'device {device!r}: MPS is not available here')
-    if d.type not in ('cpu', 'cuda', 'mps'): raise ValueError(f"device {device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
-    return device
 
 # %% ../nbs/09_pipeline.ipynb #06fd8b06
 def read_config(path: str | Path) -> dict:

@@ -14,8 +14,9 @@ import torch
 
 from .core import (ModelConfig, tiny_t5, tiny_causal_lm, n_params, load_model,
                               load_tokenizer, save, seed_everything, train_loop, make_optimizer, OPTIMIZERS, get_device, autocast,
-                              autocast_dtype, latest_checkpoint)
+                              autocast_dtype, latest_checkpoint, check_device)
 from .corpus import corpus, sentinels, train_bpe
+from .cli import number_arg
 
 # %% auto #0
 __all__ = ['BASE_DIR', 'PROMPT_FORMATS', 'noise_mask', 'span_corrupt', 'token_stream', 'lm_batches', 't5_batches',
@@ -213,40 +214,24 @@ def pretrain(cfg: PretrainConfig, # the run
     return model.eval(), tok, meta
 
 # %% ../nbs/03_pretrain.ipynb #1f27044d
-def _number(kind: type, # int or float
-            low: float, # the smallest value allowed
-            high: float = math.inf, # the largest value allowed
-            above: bool = False, # `low` itself is not allowed
-           ):
-    "An argparse `type`: a finite `kind` in [`low`, `high`] (or above `low`), else a message that states the range."
-    rule = f"{'a whole number' if kind is int else 'a number'} {'>' if above else '>='} {low:g}"
-    rule += f" and <= {int(high) if kind is int else f'{high:g}'}" if high < math.inf else ''
-    def parse(s: str):
-        try: x = kind(s)
-        except ValueError: raise argparse.ArgumentTypeError(f'expected {rule}, got {s!r}') from None
-        if not (math.isfinite(x) and low <= x <= high) or (above and x == low):
-            raise argparse.ArgumentTypeError(f'expected {rule}, got {s!r}')
-        return x
-    return parse
-
 def _parser():
     p = argparse.ArgumentParser(prog='instruct-nb pretrain', description='Pre-train a tiny base model on the world corpus.')
     p.add_argument('--kind', choices=['decoder', 't5'], default='decoder', help='decoder (causal LM) or t5 (span corruption)')
     length = p.add_mutually_exclusive_group()
-    length.add_argument('--steps', type=_number(int, 1), default=None, help='optimiser steps (default: the preset\'s)')
-    length.add_argument('--minutes', type=_number(float, 0, above=True), default=None,
+    length.add_argument('--steps', type=number_arg(int, 1), default=None, help='optimiser steps (default: the preset\'s)')
+    length.add_argument('--minutes', type=number_arg(float, 0, above=True), default=None,
                         help='instead of --steps: fit the run into this many minutes')
-    p.add_argument('--seed', type=_number(int, 0, 2**32 - 1), default=0,
+    p.add_argument('--seed', type=number_arg(int, 0, 2**32 - 1), default=0,
                    help='seed of corpus, tokenizer, initialisation and batches')
     p.add_argument('--out', default=None, help='output directory (default: ./base-KIND)')
-    p.add_argument('--corpus-mb', type=_number(float, 1e-6), default=None,
+    p.add_argument('--corpus-mb', type=number_arg(float, 1e-6), default=None,
                    help='corpus size in MB (default: the preset\'s)')
     p.add_argument('--tiny', action='store_true', help='the tiny preset (seconds; for testing)')
-    p.add_argument('--threads', type=_number(int, 1), default=None, help='torch CPU threads')
+    p.add_argument('--threads', type=number_arg(int, 1), default=None, help='torch CPU threads')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, mps (default: best available)')
-    p.add_argument('--log-every', type=_number(int, 0), default=50,
+    p.add_argument('--log-every', type=number_arg(int, 0), default=50,
                    help='print the loss every this many steps (0: never)')
-    p.add_argument('--ckpt-every', type=_number(int, 0), default=0,
+    p.add_argument('--ckpt-every', type=number_arg(int, 0), default=0,
                    help='checkpoint to OUT/checkpoints every this many steps; rerun to resume')
     return p
 
@@ -267,22 +252,15 @@ def _unusable_out(out: Path) -> str | None:
     if not os.access(first, os.W_OK | os.X_OK): return f'{first} is not writable'
     return None
 
-def _unusable_device(device: str) -> str | None:
-    "Why `device` cannot run the training here, or None."
-    try: d = torch.device(device)
-    except RuntimeError: return f'{device!r} is not a device name (cpu, cuda, cuda:1, mps)'
-    if d.type == 'cuda' and (d.index or 0) >= torch.cuda.device_count(): return f'{device!r}: no such CUDA device here'
-    if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
-        return 'mps is not available here'
-    return None
-
 def main(argv: list[str] | None = None) -> int:
     "`instruct-nb pretrain`: check the arguments, then pre-train a base model and save it (weights, tokenizer, meta)."
     p = _parser()
     a = p.parse_args(argv)
     out = Path(a.out or f'base-{a.kind}')
     if why := _unusable_out(out): p.error(f'argument --out: {why}')
-    if a.device and (why := _unusable_device(a.device)): p.error(f'argument --device: {why}')
+    if a.device:
+        try: check_device(a.device)
+        except ValueError as e: p.error(f'argument --device: {e}')
     if a.threads: torch.set_num_threads(a.threads)
     cfg = PretrainConfig.tiny(a.kind) if a.tiny else PretrainConfig() if a.kind == 'decoder' else PretrainConfig.t5()
     cfg.seed = a.seed

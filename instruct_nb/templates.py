@@ -107,13 +107,12 @@ def check_messages(messages: Sequence[dict], # the conversation: dicts with 'rol
             if 'system' not in f.prefix: raise ValueError(f"message {i}: format {f.name!r} has no system prompt; drop the message or use e.g. 'chatml'")
             if i: raise ValueError(f'message {i}: a system message must come first')
         _check_input(i, m, f)
-        inp = m.get('input')
-        if markers:
-            for k, s in (('content', c), ('input', inp or '')):
-                bad = [mk for mk in f.markers if mk in s]
-                if bad: raise ValueError(f"message {i} ({r}): field {k!r} contains {bad[0]!r}, a control marker of format "
-                                         f"{f.name!r}: the text would be ambiguous (pass check=False to write it anyway)")
     if all(m['role'] == 'system' for m in messages): raise ValueError('messages has no user or assistant message')
+    for i, m in enumerate(messages if markers else ()):    # content last: the same shape errors with check on or off
+        for k in ('content', 'input'):
+            bad = [mk for mk in f.markers if mk in (m.get(k) or '')]
+            if bad: raise ValueError(f"message {i} ({m['role']}): field {k!r} contains {bad[0]!r}, a control marker of "
+                                     f"format {f.name!r}: the text would be ambiguous (pass check=False to write it anyway)")
     return f
 
 # %% ../nbs/01_templates.ipynb #0d4ad640

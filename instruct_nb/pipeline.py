@@ -134,15 +134,10 @@ def configure(base: RunConfig, # the preset to start from
     except ValueError as e: raise ValueError(f'{source}: {e}') from None
 
 # %% ../nbs/09_pipeline.ipynb #61b1eb2d
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
 def _outputs(d: Path) -> dict:
     "sha256 of every file a finished stage left in `d` (its record and checkpoints aside)."
-    return {p.relative_to(d).as_posix(): _sha256(p) for p in sorted(d.rglob('*'))
+    from instruct_nb.data import sha256_file
+    return {p.relative_to(d).as_posix(): sha256_file(p) for p in sorted(d.rglob('*'))
             if p.is_file() and p.name != 'stage.json' and 'checkpoints' not in p.relative_to(d).parts}
 
 def write_json(path: Path, obj):
@@ -531,7 +526,8 @@ def run(cfg: RunConfig | None = None, # what to run (default: `RunConfig.default
     check_model(cfg.model)
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()                       # loading and saving weights: not stages worth a bar
-    out, ctx = prepare_out(out), _Ctx(cfg, Path(out), progress)
+    out = prepare_out(out)
+    ctx = _Ctx(cfg, out, progress)
     records = {}
     for i, s in enumerate(STAGES, 1):
         d = out / s

@@ -129,3 +129,13 @@ def test_entry_points_agree():
     q = cli('--version', timeout=60)
     assert p.returncode == q.returncode == 0 and p.stdout == q.stdout and p.stdout.startswith('instruct-nb ')
     assert 'run ' in cli('--help', timeout=60).stdout
+
+
+def test_out_with_a_tilde_is_one_folder(tmp_path, monkeypatch):
+    "`--out=~/x` (which the shell leaves unexpanded) is written and read in the same folder, under $HOME."
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    monkeypatch.chdir(tmp_path)
+    p = cli('run', '--quick', '--stages', 'mixture', '--out=~/runs/q', '--no-progress', timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / 'home' / 'runs' / 'q' / 'mixture' / 'stage.json').is_file()
+    assert not (tmp_path / '~').exists()

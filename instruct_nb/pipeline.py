@@ -102,11 +102,25 @@ def check_run_config(cfg: RunConfig):
     stage_configs(cfg)
 
 # %% ../nbs/09_pipeline.ipynb #06fd8b06
+def _load_yaml(text: str):
+    "YAML's safe subset, refusing a key given twice in one mapping (PyYAML would keep the last silently)."
+    import yaml
+    class Loader(yaml.SafeLoader): pass
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for k, _ in node.value:
+            key = loader.construct_object(k, deep=deep)
+            if key in seen: raise ValueError(f'line {k.start_mark.line + 1}: the key {key!r} is given twice')
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(text, Loader=Loader) or {}
+
 def read_config(path: str | Path) -> dict:
     "Settings from a TOML or YAML file: top-level `RunConfig` fields and `[sft]`, `[reward]`, `[rlhf]` tables."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'config file {str(path)!r} not found')
-    try: text = path.read_text(encoding='utf-8')
+    try: text = path.read_text(encoding='utf-8-sig')              # a byte-order mark is not part of the settings
     except UnicodeDecodeError as e: raise ValueError(f'config file {str(path)!r} is not UTF-8 text (byte {e.start})') from None
     suffix = path.suffix.lower()
     if suffix not in ('.toml', '.yaml', '.yml'): raise ValueError(f'config file {str(path)!r}: expected a .toml, .yaml or .yml file')
@@ -115,8 +129,7 @@ def read_config(path: str | Path) -> dict:
             import tomllib
             data = tomllib.loads(text)
         else:
-            import yaml
-            data = yaml.safe_load(text) or {}
+            data = _load_yaml(text)
     except Exception as e: raise ValueError(f'config file {str(path)!r} does not parse: {e}') from None
     if not isinstance(data, dict): raise ValueError(f'config file {str(path)!r}: expected a table of settings at the top level')
     return data
@@ -125,6 +138,8 @@ def configure(base: RunConfig, # the preset to start from
               overrides: dict, # settings, as `read_config` returns them
               source: str = 'config') -> RunConfig:
     "`base` with `overrides` applied: unknown keys are rejected by name, every value is validated before any work."
+    if not isinstance(base, RunConfig): raise TypeError(f'configure: base must be a RunConfig, got {type(base).__name__}')
+    if not isinstance(overrides, dict): raise TypeError(f'{source}: expected a dict of settings, got {type(overrides).__name__}')
     known = {f.name for f in fields(RunConfig)}
     if unknown := sorted(set(overrides) - known):
         raise ValueError(f'{source}: unknown setting {unknown[0]!r}; the settings are ' + ', '.join(sorted(known)))
@@ -351,6 +366,7 @@ STAGE_FNS = dict(mixture=_mixture, sft=_sft, reward=_reward, rlhf=_rlhf, eval=_e
 def summary_table(metrics: dict) -> 'pd.DataFrame':
     "The run in one table: base -> SFT -> RLHF on accuracy (three splits), reward, KL and IFEval."
     import pandas as pd
+    if not isinstance(metrics, dict): raise TypeError(f'summary_table: expected the dict `run` returns, got {type(metrics).__name__}')
     ev, rl = metrics.get('eval', {}), metrics.get('rlhf', {})
     rows = {}
     for s, name in (('seen', 'trained tasks, seen templates'), ('unseen', 'trained tasks, unseen templates'),
@@ -503,6 +519,8 @@ def _describe(ctx: _Ctx, s: str) -> str:
 
 def prepare_out(out: str | Path) -> Path:
     "The output folder, created if needed: a ValueError when it is a file or cannot be written."
+    if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
+        raise ValueError(f'--out {out!r}: expected a folder name')
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir(): raise ValueError(f'--out {str(out)!r} is a file; give a folder')
     try:
@@ -520,9 +538,13 @@ def run(cfg: RunConfig | None = None, # what to run (default: `RunConfig.default
         log: Callable = print, # where the stage lines go
        ) -> dict:
     "The course end to end: mixture, SFT, reward model, RLHF, evaluation, scaling fit; finished stages are skipped."
-    cfg = cfg or RunConfig.default()
+    cfg = RunConfig.default() if cfg is None else cfg
+    if not isinstance(cfg, RunConfig):
+        raise TypeError(f'run: cfg must be a RunConfig, got {type(cfg).__name__} (a dict of settings: configure(RunConfig.default(), d))')
+    if isinstance(stages, str): raise TypeError(f'run: stages must be a list of stage names, got the string {stages!r}')
     stages = list(STAGES if stages is None else stages)
     if bad := [s for s in stages if s not in STAGES]: raise ValueError(f'unknown stage {bad[0]!r}: the stages are {", ".join(STAGES)}')
+    if not stages: raise ValueError(f'run: stages is empty; give some of {", ".join(STAGES)}')
     check_model(cfg.model)
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()                       # loading and saving weights: not stages worth a bar
@@ -574,8 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     stages = None
     if a.stages is not None:
         stages = [s.strip() for s in a.stages.split(',') if s.strip()]
-        if not stages or (bad := [s for s in stages if s not in STAGES]):
-            p.error(f'--stages: unknown stage {(bad or [a.stages])[0]!r}; the stages are {",".join(STAGES)}')
+        if bad := [s for s in stages if s not in STAGES] or ([] if stages else [a.stages]):
+            p.error(f'--stages: unknown stage {bad[0]!r}; the stages are {",".join(STAGES)}')
     try:
         cfg = RunConfig.quick() if a.quick else RunConfig.default()
         if a.config: cfg = configure(cfg, read_config(a.config), source=a.config)

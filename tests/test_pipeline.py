@@ -139,3 +139,9 @@ def test_out_with_a_tilde_is_one_folder(tmp_path, monkeypatch):
     assert p.returncode == 0, p.stderr[-2000:]
     assert (tmp_path / 'home' / 'runs' / 'q' / 'mixture' / 'stage.json').is_file()
     assert not (tmp_path / '~').exists()
+
+
+def test_empty_stage_list_is_a_usage_error(tmp_path):
+    "`--stages ,` names no stage: a usage error (exit 2), not a traceback."
+    p = cli('run', '--out', tmp_path / 'out', '--stages', ',', timeout=120)
+    assert p.returncode == 2 and "--stages: unknown stage ','" in p.stderr and 'Traceback' not in p.stderr, p.stderr

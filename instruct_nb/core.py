@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #98988e97
 from __future__ import annotations
-import contextlib, functools, itertools, json, math, os, random, re, shutil, time
+import contextlib, functools, itertools, json, math, numbers, os, random, re, shutil, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Iterable, Iterator, Callable
@@ -21,10 +21,33 @@ __all__ = ['CHAT_TOKENS', 'PAD', 'BOS', 'EOS', 'OPTIMIZERS', 'DEMO_TEXT', 'get_d
            'train_loop', 'AdamWScale', 'make_optimizer', 'data_cache', 'data_roots', 'shared_data', 'read_jsonl',
            'demo']
 
+# %% ../nbs/00_core.ipynb #9eb13eaa
+def _int_arg(fn: str, name: str, x, lo: int | None = 0, hi: int | None = None) -> int:
+    "`x` as an int if it is an integer (not a bool) in [`lo`, `hi`], else an error naming `fn` and `name`."
+    ok = isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+    if ok and (lo is None or x >= lo) and (hi is None or x <= hi): return int(x)
+    want = ' and '.join([f'>= {lo}'] * (lo is not None) + [f'<= {hi}'] * (hi is not None))
+    raise (ValueError if ok else TypeError)(f'{fn}: {name}={x!r}: expected an integer {want}'.rstrip())
+
+def _num_arg(fn: str, name: str, x, lo: float | None = None, hi: float | None = None,
+             lo_open: bool = False, hi_open: bool = False) -> float:
+    "`x` if it is a finite real number in the range (`lo_open`/`hi_open`: bound excluded), else an error naming it."
+    ok = isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+    if ok and math.isfinite(x) and (lo is None or (x > lo if lo_open else x >= lo)) \
+          and (hi is None or (x < hi if hi_open else x <= hi)): return x
+    want = ' and '.join([f"{'>' if lo_open else '>='} {lo}"] * (lo is not None) +
+                        [f"{'<' if hi_open else '<='} {hi}"] * (hi is not None))
+    raise (ValueError if ok else TypeError)(f'{fn}: {name}={x!r}: expected a finite number {want}'.rstrip())
+
+def _module_arg(fn: str, name: str, x) -> nn.Module:
+    "`x` if it is a torch `nn.Module`, else a TypeError naming `fn` and `name`."
+    if isinstance(x, nn.Module): return x
+    raise TypeError(f'{fn}: {name}={x!r}: expected a torch nn.Module')
+
 # %% ../nbs/00_core.ipynb #b1211ddb
 def get_device(device: str | torch.device | None = None) -> torch.device:
     "The device to use: `device` if given, else CUDA, then Apple's MPS, then the CPU."
-    if device is not None: return torch.device(device)
+    if device is not None: return check_device(device)
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
@@ -42,11 +65,17 @@ def check_device(device: str | torch.device) -> torch.device:
         raise ValueError(f'{device!r}: MPS is not available here')
     return d
 
+def _device_arg(fn: str, device) -> torch.device:
+    "`get_device(device)`, its error naming `fn` and the argument."
+    try: return get_device(device)
+    except ValueError as e: raise ValueError(f'{fn}: device={e}') from None
+
 # %% ../nbs/00_core.ipynb #e758e0af
 def seed_everything(seed: int = 0, # the seed for python, numpy and torch
                     deterministic: bool = False, # also ask torch for deterministic kernels (slower on GPU)
                    ) -> int:
     "Seed python, numpy and torch (CPU and CUDA); return the seed."
+    seed = _int_arg('seed_everything', 'seed', seed, lo=None)
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     if deterministic:
@@ -73,6 +102,7 @@ def autocast(device: str | torch.device, dtype: torch.dtype | None):
 # %% ../nbs/00_core.ipynb #dcdffbe3
 def bench_matmul(n: int = 512, reps: int = 20) -> dict:
     "Seconds per `n`×`n` matmul in fp32 and bf16 on the CPU, and their ratio."
+    n, reps = _int_arg('bench_matmul', 'n', n, lo=1), _int_arg('bench_matmul', 'reps', reps, lo=1)
     res = {}
     for dt in (torch.float32, torch.bfloat16):
         a, b = torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt)
@@ -100,6 +130,16 @@ def byte_tokenizer(n_sentinels: int = 0, # T5 span-corruption sentinels `<extra_
                    model_max_length: int = 1024, # the length `truncation=True` cuts to
                   ):
     "A fast byte-level tokenizer built in code: ids 0-255 are bytes, then pad/bos/eos, chat control tokens, sentinels."
+    fn = 'byte_tokenizer'
+    n_sentinels = _int_arg(fn, 'n_sentinels', n_sentinels)
+    model_max_length = _int_arg(fn, 'model_max_length', model_max_length, lo=1)
+    if isinstance(extra_special_tokens, (str, bytes)):
+        raise TypeError(f'{fn}: extra_special_tokens={extra_special_tokens!r}: expected a list of strings, e.g. '
+                        f'[{extra_special_tokens!r}], not one string (it would become one token per character)')
+    extra_special_tokens = list(extra_special_tokens)
+    for i, t in enumerate(extra_special_tokens):
+        if not isinstance(t, str) or not t:
+            raise TypeError(f'{fn}: extra_special_tokens[{i}]={t!r}: expected a non-empty string')
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders
     from transformers import PreTrainedTokenizerFast
     from transformers.convert_slow_tokenizer import bytes_to_unicode
@@ -107,7 +147,7 @@ def byte_tokenizer(n_sentinels: int = 0, # T5 span-corruption sentinels `<extra_
     tk = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tk.decoder = decoders.ByteLevel()
-    specials = CHAT_TOKENS + [f'<extra_id_{i}>' for i in range(n_sentinels)] + list(extra_special_tokens)
+    specials = CHAT_TOKENS + [f'<extra_id_{i}>' for i in range(n_sentinels)] + extra_special_tokens
     tk.add_special_tokens([PAD, BOS, EOS] + specials)                  # ids 256, 257, 258, ... in this order
     return PreTrainedTokenizerFast(tokenizer_object=tk, pad_token=PAD, bos_token=BOS, eos_token=EOS,
                                    additional_special_tokens=specials, model_max_length=model_max_length,
@@ -125,6 +165,13 @@ class ModelConfig:
     dropout: float = 0.0      # off by default: tiny models on small data underfit before they overfit
     tie_embeddings: bool = True  # share input and output embeddings (fewer parameters, better at this size)
 
+    def __post_init__(self):
+        for k in ('d_model', 'n_layers', 'n_heads', 'd_ff', 'max_len'):
+            _int_arg('ModelConfig', k, getattr(self, k), lo=1)
+        _num_arg('ModelConfig', 'dropout', self.dropout, 0, 1, hi_open=True)
+        if self.d_model % self.n_heads:
+            raise ValueError(f'ModelConfig: d_model={self.d_model} is not divisible by n_heads={self.n_heads}')
+
     @classmethod
     def tiny(cls) -> 'ModelConfig':
         "A preset that trains on a laptop CPU in seconds."
@@ -136,6 +183,16 @@ def _special_ids(tok) -> dict:
     return dict(pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else eos,
                 bos_token_id=tok.bos_token_id, eos_token_id=eos)
 
+def _factory_args(fn: str, tok, cfg, seed, n_sentinels: int = 0):
+    "The tokenizer and config a tiny-model factory uses (defaults filled in), all three arguments checked."
+    tok = tok if tok is not None else byte_tokenizer(n_sentinels=n_sentinels)
+    if not (hasattr(tok, 'eos_token_id') and hasattr(tok, '__len__')):
+        raise TypeError(f'{fn}: tok={tok!r}: expected a tokenizer, e.g. byte_tokenizer() or load_tokenizer(name)')
+    cfg = cfg if cfg is not None else ModelConfig.tiny()
+    if not isinstance(cfg, ModelConfig): raise TypeError(f'{fn}: cfg={cfg!r}: expected a ModelConfig or None')
+    _int_arg(fn, 'seed', seed, lo=None)
+    return tok, cfg
+
 def tiny_t5(tok=None, # tokenizer whose vocabulary and special ids the model uses (default: `byte_tokenizer(100)`)
             cfg: ModelConfig | None = None, # sizes (default: `ModelConfig.tiny()`)
             seed: int = 0, # initialisation seed
@@ -143,8 +200,7 @@ def tiny_t5(tok=None, # tokenizer whose vocabulary and special ids the model use
            ):
     "A randomly initialised `T5ForConditionalGeneration` sized by `cfg`, matching `tok`."
     from transformers import T5Config, T5ForConditionalGeneration
-    tok = tok if tok is not None else byte_tokenizer(n_sentinels=100)
-    cfg = cfg or ModelConfig.tiny()
+    tok, cfg = _factory_args('tiny_t5', tok, cfg, seed, n_sentinels=100)
     ids = _special_ids(tok)
     conf = T5Config(vocab_size=len(tok), d_model=cfg.d_model, d_kv=cfg.d_model // cfg.n_heads, d_ff=cfg.d_ff,
                     num_layers=cfg.n_layers, num_decoder_layers=cfg.n_layers, num_heads=cfg.n_heads,
@@ -170,8 +226,8 @@ def tiny_causal_lm(tok=None, # tokenizer (default: `byte_tokenizer()`)
                   ):
     "A randomly initialised Llama-style decoder (`LlamaForCausalLM`) sized by `cfg`, matching `tok`."
     from transformers import LlamaForCausalLM
-    tok = tok if tok is not None else byte_tokenizer()
-    conf = _llama_config(tok, cfg or ModelConfig.tiny(), **kwargs)
+    tok, cfg = _factory_args('tiny_causal_lm', tok, cfg, seed)
+    conf = _llama_config(tok, cfg, **kwargs)
     torch.manual_seed(seed)
     return LlamaForCausalLM(conf)
 
@@ -182,14 +238,15 @@ def tiny_reward_model(tok=None, # tokenizer (default: `byte_tokenizer()`)
                      ):
     "A Llama-style decoder with a scalar head (`LlamaForSequenceClassification`, 1 label): a reward model."
     from transformers import LlamaForSequenceClassification
-    tok = tok if tok is not None else byte_tokenizer()
-    conf = _llama_config(tok, cfg or ModelConfig.tiny(), num_labels=1, **kwargs)
+    tok, cfg = _factory_args('tiny_reward_model', tok, cfg, seed)
+    conf = _llama_config(tok, cfg, num_labels=1, **kwargs)
     torch.manual_seed(seed)
     return LlamaForSequenceClassification(conf)
 
 # %% ../nbs/00_core.ipynb #ffa9a456
 def n_params(model: nn.Module, trainable: bool = False) -> int:
     "Number of (trainable) parameters, counting tied weights once."
+    _module_arg('n_params', 'model', model)
     ps = {id(p): p for p in model.parameters() if p.requires_grad or not trainable}
     return sum(p.numel() for p in ps.values())
 
@@ -204,6 +261,25 @@ def _model_class(conf, kind: str | None):
     if kind not in classes: raise ValueError(f'kind={kind!r}: expected one of {sorted(classes)} or None')
     return classes[kind]
 
+def _source_arg(fn: str, name_or_path) -> str:
+    "`name_or_path` as a string; a local-looking path (/, ./, ../, ~, or more than one /) must exist."
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f'{fn}: name_or_path={name_or_path!r}: expected a Hub name or a local folder')
+    s = os.fspath(name_or_path)
+    if not s.strip(): raise ValueError(f'{fn}: name_or_path={s!r}: expected a Hub name or a local folder')
+    local = s.startswith(('/', './', '../', '~')) or s.count('/') > 1 or (os.sep != '/' and os.sep in s)
+    if local and not Path(s).expanduser().exists():
+        raise FileNotFoundError(f"{fn}: {s!r} does not exist (a local folder; Hub names look like 'org/model')")
+    if Path(s).expanduser().is_file(): raise ValueError(f'{fn}: {s!r} is a file: expected the folder that holds it')
+    return str(Path(s).expanduser()) if local else s
+
+_DTYPES = ('float32', 'float16', 'bfloat16', 'float64', 'auto')
+
+def _dtype_arg(fn: str, dtype):
+    "`dtype` if it is None, a torch dtype or one of `_DTYPES`, else a ValueError listing them."
+    if dtype is None or isinstance(dtype, torch.dtype) or dtype in _DTYPES: return dtype
+    raise ValueError(f'{fn}: dtype={dtype!r}: expected None, a torch dtype or one of {", ".join(_DTYPES)}')
+
 def load_model(name_or_path: str | Path, # a Hub model name or a local directory
                kind: str | None = None, # 'causal', 'seq2seq' or 'reward'; None reads it from the config
                dtype: torch.dtype | str | None = None, # weight dtype (e.g. torch.bfloat16); None keeps the saved one
@@ -213,24 +289,30 @@ def load_model(name_or_path: str | Path, # a Hub model name or a local directory
               ):
     "Load a model from a Hub name or local directory, from safetensors only; the class is read from the config. A LoRA adapter folder loads its base, then the adapter, merged."
     from transformers import AutoConfig
+    name_or_path, dtype = _source_arg('load_model', name_or_path), _dtype_arg('load_model', dtype)
+    device = _device_arg('load_model', device)
     if (Path(name_or_path) / 'adapter_config.json').is_file() and not (Path(name_or_path) / 'config.json').is_file():
         from peft import PeftConfig, PeftModel
         base = PeftConfig.from_pretrained(name_or_path).base_model_name_or_path
         model = load_model(base, kind, dtype, 'cpu', trust_remote_code, **kwargs)
         model = PeftModel.from_pretrained(model, name_or_path).merge_and_unload()  # a plain model again
-        return model.to(get_device(device))
+        return model.to(device)
     conf = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     cls = _model_class(conf, kind)
     if cls.__name__.endswith('SequenceClassification'): kwargs.setdefault('num_labels', 1)
-    model = cls.from_pretrained(name_or_path, dtype=dtype, use_safetensors=True,
-                                trust_remote_code=trust_remote_code, **kwargs)
-    return model.to(get_device(device))
+    try: model = cls.from_pretrained(name_or_path, dtype=dtype, use_safetensors=True,
+                                     trust_remote_code=trust_remote_code, **kwargs)
+    except Exception as e:
+        if type(e).__name__ != 'SafetensorError': raise
+        raise ValueError(f'load_model: {name_or_path}: the weights (*.safetensors) are damaged ({e})') from e
+    return model.to(device)
 
 def load_tokenizer(name_or_path: str | Path, # a Hub model name or a local directory
                    trust_remote_code: bool = False, # run code shipped with the checkpoint (never by default)
                    **kwargs):
     "Load a tokenizer from a Hub name or local directory; pad falls back to EOS so batches can be padded."
     from transformers import AutoTokenizer
+    name_or_path = _source_arg('load_tokenizer', name_or_path)
     tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code, **kwargs)
     if tok.pad_token is None and tok.eos_token is not None: tok.pad_token = tok.eos_token
     return tok
@@ -245,6 +327,9 @@ def save(model, tok, path: str | Path) -> Path:
 # %% ../nbs/00_core.ipynb #e68412e9
 def lr_at(step: int, steps: int, lr: float, warmup: int = 0, min_ratio: float = 0.1) -> float:
     "Learning rate at `step`: linear warm-up over `warmup` steps, then cosine decay to `min_ratio * lr`."
+    fn = 'lr_at'
+    _int_arg(fn, 'step', step); _int_arg(fn, 'steps', steps, lo=1); _int_arg(fn, 'warmup', warmup)
+    _num_arg(fn, 'lr', lr, lo=0); _num_arg(fn, 'min_ratio', min_ratio, 0, 1)
     if step < warmup: return lr * (step + 1) / warmup
     t = (step - warmup) / max(1, steps - warmup)
     return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
@@ -262,6 +347,8 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     "Set the generators back to a `rng_state()`; CUDA states beyond the devices present are ignored."
+    if not (isinstance(state, dict) and {'python', 'numpy', 'torch', 'cuda'} <= state.keys()):
+        raise TypeError(f'set_rng_state: state={str(state)[:80]}: expected a dict from rng_state()')
     version, internal, gauss = state['python']
     random.setstate((version, tuple(internal), gauss))
     n = state['numpy']
@@ -310,8 +397,16 @@ def save_checkpoint(path: str | Path, # the run's folder; the checkpoint becomes
                    ) -> Path:
     "Write `path/checkpoint-{step}` atomically: built in a hidden folder, flushed to disk, then renamed; return it."
     from safetensors.torch import save_file
-    if keep < 1: raise ValueError(f'keep={keep}: must keep at least the checkpoint being written')
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    fn = 'save_checkpoint'
+    step, keep = _int_arg(fn, 'step', step), _int_arg(fn, 'keep', keep, lo=1)  # keep >= 1: the one being written
+    _module_arg(fn, 'model', model)
+    if state is not None and not isinstance(state, dict):
+        raise TypeError(f'{fn}: state={state!r}: expected a dict or None')
+    try: meta = json.dumps({'step': step, **(state or {})})
+    except (TypeError, ValueError) as e: raise TypeError(f'{fn}: state cannot be saved as JSON ({e})') from None
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise ValueError(f'{fn}: path={str(path)!r} is a file: expected a folder')
+    path.mkdir(parents=True, exist_ok=True)
     for junk in [*path.glob('.tmp-checkpoint-*'), *path.glob('.trash-checkpoint-*')]:  # what a kill left
         shutil.rmtree(junk, ignore_errors=True)
     tmp, final = path / f'.tmp-checkpoint-{step}-{os.getpid()}', path / f'checkpoint-{step}'
@@ -321,7 +416,7 @@ def save_checkpoint(path: str | Path, # the run's folder; the checkpoint becomes
     torch.save(opt.state_dict(), tmp / 'optimizer.pt')
     if sched is not None: torch.save(sched.state_dict(), tmp / 'scheduler.pt')
     torch.save(rng_state(), tmp / 'rng.pt')
-    (tmp / 'trainer_state.json').write_text(json.dumps({'step': step, **(state or {})}))  # last: marks it complete
+    (tmp / 'trainer_state.json').write_text(meta)  # last: marks it complete
     for f in [*tmp.iterdir(), tmp]: _fsync(f)
     if final.exists(): _discard(final)   # the same step saved again: the older checkpoints stand meanwhile
     os.rename(tmp, final); _fsync(path)  # the atomic step: before it the old checkpoints count, after it the new one
@@ -330,6 +425,14 @@ def save_checkpoint(path: str | Path, # the run's folder; the checkpoint becomes
     return final
 
 # %% ../nbs/00_core.ipynb #0e7473e5
+def _damaged(ckpt: Path, name: str, e: Exception) -> ValueError:
+    "The error for a checkpoint file that cannot be read; it points to the next older checkpoint, if there is one."
+    older = [p for p in _checkpoints(ckpt.parent) if (_step_of(p) or 0) < (_step_of(ckpt) or 0)]
+    why = (str(e).splitlines() or [''])[0][:160]
+    if type(e).__name__ == 'UnpicklingError': why = 'not a file of tensors that torch.load can read safely'
+    return ValueError(f'checkpoint {ckpt} is damaged: {name} cannot be read ({type(e).__name__}: {why})'
+                      + (f'; delete the folder to resume from {older[-1].name}' if older else ''))
+
 def load_checkpoint(path: str | Path, # a run's folder (its newest checkpoint is used) or one `checkpoint-N` folder
                     model: nn.Module, # receives the saved trainable parameters
                     opt: torch.optim.Optimizer | None = None, # receives the optimiser state
@@ -337,10 +440,19 @@ def load_checkpoint(path: str | Path, # a run's folder (its newest checkpoint is
                    ) -> dict | None:
     "Restore the newest checkpoint in `path` (model, optimiser, scheduler, RNGs); return its trainer state, or None."
     from safetensors.torch import load_file
+    _module_arg('load_checkpoint', 'model', model)
     path = Path(path)
     ckpt = path if (path / 'trainer_state.json').is_file() else latest_checkpoint(path)
     if ckpt is None: return None
-    saved = load_file(ckpt / 'model.safetensors')
+    load = functools.partial(torch.load, map_location='cpu', weights_only=True)  # tensors and plain containers only
+    def read(name, reader):  # every file is read before anything is changed
+        try: return reader(ckpt / name)
+        except Exception as e: raise _damaged(ckpt, name, e) from e
+    state = read('trainer_state.json', lambda f: json.loads(f.read_bytes().decode('utf-8')))
+    if not isinstance(state, dict) or not isinstance(state.get('step'), int):
+        bad = ValueError(f'expected a JSON object with an integer step, got {str(state)[:80]}')
+        raise _damaged(ckpt, 'trainer_state.json', bad)
+    saved = read('model.safetensors', load_file)
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     missing, unexpected = sorted(params.keys() - saved.keys()), sorted(saved.keys() - params.keys())
     if missing or unexpected:
@@ -348,13 +460,15 @@ def load_checkpoint(path: str | Path, # a run's folder (its newest checkpoint is
     for n, p in params.items():
         if saved[n].shape != p.shape:
             raise ValueError(f'{ckpt}: {n} has shape {tuple(saved[n].shape)}, the model {tuple(p.shape)}')
+    opt_state = read('optimizer.pt', load) if opt is not None else None
+    sched_state = read('scheduler.pt', load) if sched is not None else None
+    rng = read('rng.pt', load)
+    read('rng.pt', lambda f: set_rng_state(rng))
     with torch.no_grad():
         for n, p in params.items(): p.copy_(saved[n])
-    load = functools.partial(torch.load, map_location='cpu', weights_only=True)  # tensors and plain containers only
-    if opt is not None: opt.load_state_dict(load(ckpt / 'optimizer.pt'))
-    if sched is not None: sched.load_state_dict(load(ckpt / 'scheduler.pt'))
-    set_rng_state(load(ckpt / 'rng.pt'))
-    return json.loads((ckpt / 'trainer_state.json').read_text())
+    if opt is not None: opt.load_state_dict(opt_state)
+    if sched is not None: sched.load_state_dict(sched_state)
+    return state
 
 # %% ../nbs/00_core.ipynb #7b958a2e
 def _epoch_seed(epoch: int) -> int: return int(np.random.SeedSequence([0, epoch]).generate_state(1)[0])
@@ -421,8 +535,11 @@ def train_loop(model: nn.Module, # a model whose forward takes a batch and retur
                accelerator=None, # an `accelerate.Accelerator` (multi-GPU, its own mixed precision); None: plain torch
               ) -> list[float]:
     "Train `model` for `steps` steps on `batches`; return the loss per step. Raises on a non-finite loss."
-    acc = accelerator
-    device = acc.device if acc is not None else get_device(device)
+    fn, acc = 'train_loop', accelerator
+    steps, warmup = _int_arg(fn, 'steps', steps, lo=1), _int_arg(fn, 'warmup', warmup)
+    log_every, ckpt_every = _int_arg(fn, 'log_every', log_every), _int_arg(fn, 'ckpt_every', ckpt_every)
+    for k, v in dict(lr=lr, weight_decay=weight_decay, clip=clip).items(): _num_arg(fn, k, v, lo=0)
+    device = acc.device if acc is not None else _device_arg(fn, device)
     if device.type == 'cpu': setup_cpu_training()
     model.to(device).train()
     dtype = None if acc is not None else autocast_dtype(device, cpu_bf16)
@@ -493,6 +610,8 @@ def make_optimizer(model: nn.Module, # whose trainable parameters to optimise
                    weight_decay: float = 0.0, # decoupled weight decay
                   ) -> torch.optim.Optimizer:
     "The optimiser called `name` over `model`'s trainable parameters."
+    _module_arg('make_optimizer', 'model', model)
+    _num_arg('make_optimizer', 'lr', lr, lo=0); _num_arg('make_optimizer', 'weight_decay', weight_decay, lo=0)
     if name not in OPTIMIZERS: raise ValueError(f'optimizer={name!r}: expected one of {sorted(OPTIMIZERS)}')
     return OPTIMIZERS[name]([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
 
@@ -520,6 +639,9 @@ def shared_data(*parts: str, # path components under the data folder, e.g. 'ifev
     for p in parts:
         if not isinstance(p, (str, os.PathLike)): raise TypeError(f'shared_data: path parts must be strings, got {p!r}')
     rel = Path(*parts)
+    if rel == Path('.'):
+        raise ValueError(f"shared_data{parts}: the path parts name no file: expected a file's path, "
+                         "e.g. shared_data('ifeval', 'input_data.jsonl')")
     if rel.is_absolute() or '..' in rel.parts:
         raise ValueError(f"shared_data{parts}: expected a path inside the data folder (no '..', not absolute)")
     roots = data_roots()
@@ -564,12 +686,14 @@ def demo(steps: int = 150, # training steps
          prompt: str = 'Instruction tuning', # text to continue after training
         ) -> list[float]:
     "Train a tiny byte-level decoder on a few sentences, printing the falling loss and a sample; return the losses."
+    steps, device = _int_arg('demo', 'steps', steps, lo=1), _device_arg('demo', device)
+    if not isinstance(prompt, str): raise TypeError(f'demo: prompt={prompt!r}: expected a string')
     seed_everything(seed)
     tok = byte_tokenizer()
     model = tiny_causal_lm(tok)
     b = tok([tok.bos_token + t + tok.eos_token for t in DEMO_TEXT], padding=True, return_tensors='pt')
     b['labels'] = b['input_ids'].masked_fill(b['attention_mask'] == 0, -100)
-    print(f'tiny decoder: {n_params(model):,} parameters on {get_device(device)}; training {steps} steps')
+    print(f'tiny decoder: {n_params(model):,} parameters on {device}; training {steps} steps')
     losses = train_loop(model, [b], steps=steps, lr=3e-3, warmup=10, device=device, cpu_bf16=cpu_bf16,
                         log_every=max(1, steps // 10))
     model.eval()

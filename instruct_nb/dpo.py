@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from .core import OPTIMIZERS, load_model, load_tokenizer, make_optimizer, seed_everything, setup_cpu_training
 from .reward import _shared, _unwrap, preference, shared_mask
 from .rlhf import logprobs_from_logits
-from .sft import Batches, _fast_head, _records, _Run, make_accelerator, with_lora
+from .evaluate import _count
+from .sft import (Batches, _TRAIN_RULES, _check_fields, _fast_head, _records, _Run, _settings,
+                             make_accelerator, with_lora)
 from .templates import collate_chats, get_format, tokenize_chats
 
 # %% auto #0
@@ -200,22 +202,10 @@ class DPOConfig:
         return cls(**{**dict(bs=4, max_steps=20, warmup=2, lr=1e-3, log_every=5, progress=False), **kw})
 
     def __post_init__(self):
-        def bad(name, want): raise ValueError(f'DPOConfig.{name}={getattr(self, name)!r}: {want}')
-        for k in ('lr', 'beta', 'max_len', 'bs', 'grad_accum', 'max_steps', 'log_every', 'keep', 'ref_bs'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                bad(k, 'must be positive')
-        for k in ('weight_decay', 'warmup', 'clip', 'lora_r', 'lora_dropout', 'ckpt_every'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf: bad(k, 'must be >= 0')
-        c = self.cpu_minutes
-        if c is not None and not (isinstance(c, (int, float)) and 0 < c < math.inf): bad('cpu_minutes', 'must be > 0')
-        if not 0 <= self.label_smoothing < 0.5: bad('label_smoothing', 'must be in [0, 0.5)')
-        if self.loss_type not in LOSS_TYPES: bad('loss_type', f'expected one of {LOSS_TYPES}')
-        if not 0 <= self.min_lr_ratio <= 1: bad('min_lr_ratio', 'must be between 0 and 1')
-        if self.optimizer not in OPTIMIZERS: bad('optimizer', f'expected one of {sorted(OPTIMIZERS)}')
-        if self.mixed_precision not in (None, 'no', 'bf16', 'fp16'):
-            bad('mixed_precision', "expected None, 'no', 'bf16' or 'fp16'")
+        _check_fields(self, _TRAIN_RULES | dict(share_prompt='bool', beta='num>0', label_smoothing='num>=0',
+                                                loss_type=LOSS_TYPES, ref_bs='int>0'))
+        if not self.label_smoothing < 0.5:
+            raise ValueError(f'DPOConfig.label_smoothing={self.label_smoothing!r}: must be in [0, 0.5)')
         get_format(self.fmt)
 
 # %% ../nbs/06b_dpo.ipynb #1da9b869
@@ -347,7 +337,7 @@ def dpo(model, # the SFT policy (a causal LM, trained in place), or a name or pa
         tok = tok if tok is not None else load_tokenizer(model)
         model = load_model(model, dtype=torch.float32, device='cpu')
     if tok is None: raise ValueError('tok is None: pass the tokenizer, or give `model` as a name or path to load both')
-    cfg = cfg or DPOConfig()
+    cfg, eval_every = _settings(cfg, DPOConfig) or DPOConfig(), _count(eval_every, 'eval_every', 0)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     pairs = prepare_dpo(data, tok, cfg.fmt, cfg.max_len)
     share = cfg.share_prompt and _unwrap(model).config._attn_implementation in ('sdpa', 'eager')

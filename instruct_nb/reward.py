@@ -15,7 +15,9 @@ import torch.nn.functional as F
 
 from .core import (OPTIMIZERS, load_model, load_tokenizer, make_optimizer, seed_everything,
                               setup_cpu_training)
-from .sft import (Batches, SFTConfig, _is_messages, _records, _Run, _turns,
+from .evaluate import _count, _strs
+from .sft import (Batches, SFTConfig, _TRAIN_RULES, _check_fields, _columns, _coverage,
+                             _is_messages, _is_num, _records, _Run, _settings, _turns,
                              as_prompt_completion, make_accelerator, sft, task_records)
 from .tasks import TASKS, normalize
 from .templates import collate_chats, get_format, tokenize_chats
@@ -26,6 +28,14 @@ __all__ = ['VERBOSE', 'REFUSALS', 'CORRUPTIONS', 'pairwise_loss', 'reward_metric
            'reward_model', 'rewards', 'collate_shared', 'shared_mask', 'can_share', 'RewardConfig', 'PairBatches',
            'score_texts', 'reward_stats', 'train_reward', 'evaluate_pairs', 'pair_accuracy', 'sft_policy']
 
+# %% ../nbs/05_reward.ipynb #6dba4914
+def _same_shape(r_chosen: torch.Tensor, r_rejected: torch.Tensor):
+    for name, r in (('r_chosen', r_chosen), ('r_rejected', r_rejected)):
+        if not isinstance(r, torch.Tensor): raise TypeError(f'{name} must be a tensor, got {type(r).__name__}')
+    if r_chosen.shape != r_rejected.shape:
+        raise ValueError(f'r_chosen has shape {tuple(r_chosen.shape)} but r_rejected {tuple(r_rejected.shape)}: '
+                         'expected one reward of each per pair')
+
 # %% ../nbs/05_reward.ipynb #07efba0e
 def pairwise_loss(r_chosen: torch.Tensor, # (B,) rewards of the preferred answers
                   r_rejected: torch.Tensor, # (B,) rewards of the other answers
@@ -33,6 +43,9 @@ def pairwise_loss(r_chosen: torch.Tensor, # (B,) rewards of the preferred answer
                   center_coef: float = 0.0, # weight of the centring term
                  ) -> torch.Tensor:
     "Mean over the batch of $-\\log\\sigma(r_c - r_r - m)$, plus `center_coef` times the mean of $(r_c + r_r)^2$."
+    _same_shape(r_chosen, r_rejected)
+    if not (_is_num(center_coef) and 0 <= center_coef < math.inf):
+        raise ValueError(f'center_coef={center_coef!r}: must be a number >= 0')
     d = r_chosen - r_rejected
     if margin is not None: d = d - margin
     loss = -F.logsigmoid(d).mean()
@@ -42,6 +55,7 @@ def pairwise_loss(r_chosen: torch.Tensor, # (B,) rewards of the preferred answer
 # %% ../nbs/05_reward.ipynb #7e9544fe
 def reward_metrics(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> dict:
     "TRL's reward metrics of a batch: `accuracy` (share with r_c > r_r), `min/mean/max_reward` over both, `margin`."
+    _same_shape(r_chosen, r_rejected)
     r = torch.cat([r_chosen, r_rejected]).float()
     return dict(accuracy=(r_chosen > r_rejected).float().mean().item(), min_reward=r.min().item(),
                 mean_reward=r.mean().item(), max_reward=r.max().item(),
@@ -81,6 +95,11 @@ def preference(rec: dict, # one preference record
             if tail[-1]['role'] != 'assistant' or not tail[-1]['content'].strip():
                 raise ValueError(f'record {i}: {k!r} must end with a non-empty assistant message')
             out[k] = head + tail
+    if 'prompt' not in out:                               # conversations: both answer the same user turns
+        asks = [[m for m in out[k] if m['role'] != 'assistant'] for k in ('chosen', 'rejected')]
+        if asks[0] != asks[1]:
+            raise ValueError(f"record {i}: 'chosen' and 'rejected' have different user turns; "
+                             'a pair compares two answers to one shared prompt')
     if out['chosen'] == out['rejected']:
         raise ValueError(f"record {i}: 'chosen' and 'rejected' are identical: the pair prefers nothing")
     return out
@@ -216,6 +235,7 @@ def sample_answers(model, tok, # a causal LM and its tokenizer
                    seed: int = 0, # sampling seed (the caller's random state is left alone)
                   ) -> list[list[str]]:
     "`k` samples per prompt from a causal LM (BOS + prompt, padded on the left), each cut at EOS or `stop`."
+    prompts, k, bs = _strs(prompts, 'prompts'), _count(k, 'k'), _count(bs, 'bs')
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
     ends = [tok.eos_token_id] + (tok(stop, add_special_tokens=False)['input_ids'][:1] if stop else [])
@@ -397,19 +417,8 @@ class RewardConfig:
         return cls(**{**dict(lr=3e-5, bs=16, warmup=20, cpu_bf16=True), **kw})
 
     def __post_init__(self):
-        def bad(name, want): raise ValueError(f'RewardConfig.{name}={getattr(self, name)!r}: {want}')
-        for k in ('lr', 'max_len', 'bs', 'grad_accum', 'max_steps', 'log_every', 'keep'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                bad(k, 'must be positive')
-        for k in ('center_coef', 'weight_decay', 'warmup', 'clip', 'lora_r', 'lora_dropout', 'ckpt_every'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf: bad(k, 'must be >= 0')
-        c = self.cpu_minutes
-        if c is not None and not (isinstance(c, (int, float)) and 0 < c < math.inf): bad('cpu_minutes', 'must be > 0')
-        if self.optimizer not in OPTIMIZERS: bad('optimizer', f'expected one of {sorted(OPTIMIZERS)}')
-        if self.mixed_precision not in (None, 'no', 'bf16', 'fp16'):
-            bad('mixed_precision', "expected None, 'no', 'bf16' or 'fp16'")
+        _check_fields(self, _TRAIN_RULES | dict(share_prompt='bool', center_coef='num>=0'),
+                      say={'num>0': 'must be positive', 'num>=0': 'must be >= 0'})
         get_format(self.fmt)
 
 # %% ../nbs/05_reward.ipynb #fbfd1f91
@@ -511,7 +520,11 @@ def score_texts(model, tok, # a reward model and its tokenizer
                 bs: int = 64, # sequences per batch
                ) -> np.ndarray:
     "The reward of each completion after its prompt, tokenized as text pairs are (BOS, prompt, completion, EOS)."
-    ids, _ = _encode(tok, list(prompts), list(completions), max_len, [f'completion {i}' for i in range(len(prompts))])
+    prompts, completions, bs = _strs(prompts, 'prompts'), _strs(completions, 'completions'), _count(bs, 'bs')
+    if len(prompts) != len(completions):
+        raise ValueError(f'{len(prompts)} prompts but {len(completions)} completions: '
+                         'expected one completion per prompt')
+    ids, _ = _encode(tok, prompts, completions, max_len, [f'completion {i}' for i in range(len(prompts))])
     pad, out = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id, np.zeros(len(ids))
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))               # similar lengths pad little
     was = model.training; model.eval()
@@ -544,7 +557,7 @@ def train_reward(model, # a reward model, or a causal LM / name / path that gets
         tok = tok if tok is not None else load_tokenizer(model)
         model = load_model(model, dtype=torch.float32, device='cpu')
     if tok is None: raise ValueError('tok is None: pass the tokenizer, or give `model` as a name or path to load both')
-    cfg = cfg or RewardConfig.decoder()
+    cfg, eval_every = _settings(cfg, RewardConfig) or RewardConfig.decoder(), _count(eval_every, 'eval_every', 0)
     if not type(_unwrap(model)).__name__.endswith('ForSequenceClassification'): model = reward_model(model, cfg.seed)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     pairs = prepare_pairs(data, tok, cfg.fmt, cfg.max_len)
@@ -590,6 +603,8 @@ def pair_accuracy(res, # `evaluate_pairs` output
                   n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> 'pd.DataFrame':
     "Pairwise accuracy per group and over all pairs, with percentile-bootstrap intervals (pairs resampled)."
     import pandas as pd
+    n_boot, ci = _count(n_boot, 'n_boot'), _coverage(ci)
+    _columns(res, ('correct',) if by is None else ('correct', by))
     rng, rows = np.random.default_rng(seed), []
     for g in ([] if by is None else list(dict.fromkeys(res[by]))) + ['all']:
         y = (res['correct'] if g == 'all' else res.loc[res[by] == g, 'correct']).to_numpy(float)

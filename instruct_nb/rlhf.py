@@ -14,7 +14,8 @@ import torch
 
 from .core import OPTIMIZERS, load_model, load_tokenizer, make_optimizer, seed_everything, setup_cpu_training
 from .reward import rewards as rm_rewards
-from .sft import _Run, _fast_head, _lr, make_accelerator, token_losses
+from .evaluate import _count, _strs
+from .sft import _Run, _check_fields, _fast_head, _lr, _settings, make_accelerator, token_losses
 from .templates import collate_chats
 
 # %% auto #0
@@ -33,6 +34,10 @@ def logprobs_from_logits(logits: torch.Tensor, # (B, T, V) logits at the positio
         raise ValueError(f'logits has shape {tuple(logits.shape)}, tokens {tuple(tokens.shape)}: '
                          'expected logits (..., V) over the same leading shape as tokens')
     if not temperature > 0: raise ValueError(f'temperature={temperature}: must be > 0')
+    V = logits.shape[-1]
+    if tokens.numel() and not 0 <= int(tokens.min()) <= int(tokens.max()) < V:
+        raise ValueError(f'tokens hold ids from {int(tokens.min())} to {int(tokens.max())}: expected ids in [0, {V}) '
+                         'for logits over a vocabulary of that size')
     z = logits.float() / temperature
     return z.gather(-1, tokens[..., None]).squeeze(-1) - z.logsumexp(-1)
 
@@ -298,26 +303,19 @@ class RLHFConfig:
 
     def __post_init__(self):
         def bad(name, want): raise ValueError(f'RLHFConfig.{name}={getattr(self, name)!r}: {want}')
-        for n in ('bs', 'k', 'max_prompt_len', 'max_new_tokens', 'temperature', 'top_p', 'ppo_epochs', 'minibatches',
-                  'clip', 'vf_clip', 'lr', 'max_steps', 'log_every', 'keep', 'kl_horizon'):
-            v = getattr(self, n)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf: bad(n, 'must be > 0')
-        for n in ('beta', 'missing_eos_penalty', 'ptx', 'vf_coef', 'weight_decay', 'warmup', 'grad_clip',
-                  'ckpt_every', 'min_lr_ratio'):
-            v = getattr(self, n)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf: bad(n, 'must be >= 0')
+        _check_fields(self, dict(
+            bs='int>0', k='int>0', max_prompt_len='int>0', max_new_tokens='int>0', temperature='num>0', top_p='num>0',
+            algo=('ppo', 'rloo'), beta='num>=0', kl_kind=KL_KINDS, kl_target='num>0?', kl_horizon='int>0',
+            missing_eos_penalty='num>=0', ptx='num>=0', ppo_epochs='int>0', minibatches='int>0', clip='num>0',
+            vf_clip='num>0', vf_coef='num>=0', gamma='[0,1]', lam='[0,1]', whiten='bool', share_prompt='bool',
+            optimizer=tuple(sorted(OPTIMIZERS)), lr='num>0', weight_decay='num>=0', warmup='int>=0',
+            min_lr_ratio='[0,1]', max_steps='int>0', cpu_minutes='num>0?', grad_clip='num>=0', seed='int>=0',
+            mixed_precision=(None, 'no', 'bf16', 'fp16'), log_every='int>0', ckpt_every='int>=0', keep='int>0',
+            progress='bool'), say={'num>0': 'must be > 0', 'num>=0': 'must be >= 0'})
         if self.top_p > 1: bad('top_p', 'must be at most 1')
-        for n in ('gamma', 'lam'):
-            if not 0 <= getattr(self, n) <= 1: bad(n, 'must be between 0 and 1')
-        if self.algo not in ('ppo', 'rloo'): bad('algo', "expected 'ppo' or 'rloo'")
         if self.algo == 'rloo' and self.k < 2: bad('k', "RLOO compares answers to one prompt: needs k >= 2")
-        if self.kl_kind not in KL_KINDS: bad('kl_kind', f'expected one of {KL_KINDS}')
-        if self.kl_target is not None and not self.kl_target > 0: bad('kl_target', 'must be > 0 (or None)')
         if self.bs < self.minibatches: bad('minibatches', f'more than the {self.bs} prompts a step (a minibatch '
                                            f'holds whole groups of k={self.k} answers)')
-        if self.optimizer not in OPTIMIZERS: bad('optimizer', f'expected one of {sorted(OPTIMIZERS)}')
-        if self.mixed_precision not in (None, 'no', 'bf16', 'fp16'):
-            bad('mixed_precision', "expected None, 'no', 'bf16' or 'fp16'")
 
 # %% ../nbs/06_rlhf.ipynb #e568b60f
 class PolicyWithValue(torch.nn.Module):
@@ -362,6 +360,7 @@ def policy_forward(lm, ids: torch.Tensor, mask: torch.Tensor, n_new: int, temper
 # %% ../nbs/06_rlhf.ipynb #dcc1ac82
 def encode_prompts(tok, prompts: Sequence[str], max_len: int) -> list[list[int]]:
     "BOS + prompt ids for each prompt string, cut from the left to `max_len` tokens."
+    prompts, max_len = _strs(prompts, 'prompts'), _count(max_len, 'max_len')
     bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
     return [(bos + x)[-max_len:] for x in tok(list(prompts), add_special_tokens=False)['input_ids']]
 
@@ -582,7 +581,7 @@ def rlhf(policy, # the SFT policy (a causal LM; trained in place), or a name or 
         raise ValueError(f'reward is a {type(reward).__name__}: expected a reward model, a path, or a function')
     if isinstance(prompts, str) or not prompts or not all(isinstance(p, str) and p for p in prompts):
         raise ValueError('prompts must be a non-empty list of non-empty strings')
-    cfg = cfg or RLHFConfig()
+    cfg, eval_every = _settings(cfg, RLHFConfig) or RLHFConfig(), _count(eval_every, 'eval_every', 0)
     ids = encode_prompts(tok, prompts, cfg.max_prompt_len)
     seed_everything(cfg.seed)
     acc = make_accelerator(cfg.mixed_precision, cfg.device)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from .core import (OPTIMIZERS, autocast_dtype, get_device, latest_checkpoint, load_checkpoint, load_model,
                               load_tokenizer, lr_at, make_optimizer, rng_state, save_checkpoint, seed_everything,
                               set_rng_state, setup_cpu_training)
+from .evaluate import _count
 from .templates import ROLES, collate_chats, get_format, tokenize_chats
 
 # %% auto #0
@@ -24,6 +25,8 @@ __all__ = ['example', 'as_messages', 'as_prompt_completion', 'tokenize_seq2seq',
            'prepare_examples', 'sft', 'heldout_split', 'task_records', 'accuracy_ci']
 
 # %% ../nbs/04_sft.ipynb #55b8895d
+def _is_int(v) -> bool: return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+def _is_num(v) -> bool: return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 def _is_messages(v) -> bool: return isinstance(v, (list, tuple)) and all(isinstance(m, dict) for m in v)
 
 def _text(rec: dict, key: str, i: int) -> str:
@@ -77,6 +80,8 @@ def example(rec: dict, # one training record
 # %% ../nbs/04_sft.ipynb #69989348
 def _records(data) -> list[dict]:
     if isinstance(data, dict): raise ValueError('data must be a list of records or a `datasets.Dataset`, not one dict')
+    if data is None or isinstance(data, (str, bytes)) or not hasattr(data, '__iter__'):
+        raise TypeError(f'data must be a list of records or a `datasets.Dataset`, got {type(data).__name__}')
     recs = data.to_list() if hasattr(data, 'to_list') else list(data)
     if not recs: raise ValueError('data is empty: nothing to train on')
     return recs
@@ -196,6 +201,7 @@ def length_grouped(lengths: Sequence[int], # length of each example
                   ) -> list[list[int]]:
     "One epoch of batches of example indices: shuffled, then each run of `group` batches sorted by length."
     # sorting by length within each run makes the batches pad little
+    bs, group = _count(bs, 'bs'), _count(group, 'group')
     rng = np.random.default_rng(seed)
     idx, out = rng.permutation(len(lengths)), []
     for k in range(0, len(idx), bs * group):
@@ -209,6 +215,9 @@ def pack(lengths: Sequence[int], # length of each example
         ) -> list[list[int]]:
     "Best-fit decreasing: example indices grouped into bins of at most `capacity` tokens."
     # longest first, each into the fullest bin it fits
+    capacity = _count(capacity, 'capacity')
+    for i, n in enumerate(lengths):
+        if not _is_int(n) or n < 0: raise ValueError(f'lengths[{i}]={n!r}: must be an integer >= 0')
     bins, free = [], []                                   # free: sorted (room left, bin) of bins with room
     for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
         n = lengths[i]
@@ -339,25 +348,51 @@ class SFTConfig:
     def __post_init__(self): _check_config(self)
 
 # %% ../nbs/04_sft.ipynb #2216e518
+def _is_strs(v) -> bool:
+    return isinstance(v, str) or isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(s, str) for s in v)
+
+_RULES = {  # a field's rule -> (its test, what the message says); NaN fails every comparison
+    'int>0': (lambda v: _is_int(v) and v > 0, 'must be a positive integer'),
+    'int>=0': (lambda v: _is_int(v) and v >= 0, 'must be an integer >= 0'),
+    'num>0': (lambda v: _is_num(v) and 0 < v < math.inf, 'must be a positive number'),
+    'num>=0': (lambda v: _is_num(v) and 0 <= v < math.inf, 'must be a number >= 0'),
+    '[0,1]': (lambda v: _is_num(v) and 0 <= v <= 1, 'must be between 0 and 1'),
+    'bool': (lambda v: isinstance(v, bool), 'must be True or False'),
+    'strs': (_is_strs, 'must be a string or a non-empty list of strings'),
+}
+
+def _check_fields(c, rules: dict, # field -> a `_RULES` name ('?' after it: None is allowed too) or a tuple of choices
+                  say: dict | None = None, # rule -> the wording of its message, where a config keeps its own
+                 ):
+    "Raise a ValueError naming the first field of the config `c` that breaks its rule, its value and what was expected."
+    def bad(name, want): raise ValueError(f'{type(c).__name__}.{name}={getattr(c, name)!r}: {want}')
+    for name, rule in rules.items():
+        v = getattr(c, name)
+        if isinstance(rule, tuple):
+            if not any(v is x or isinstance(v, str) and v == x for x in rule):
+                bad(name, f'expected one of {list(rule)}')
+            continue
+        test, want = _RULES[rule.rstrip('?')]
+        want = (say or {}).get(rule.rstrip('?'), want)
+        if rule.endswith('?'):
+            if v is None: continue
+            want += ' (or None)'
+        if not test(v): bad(name, want)
+    if 'warmup' in rules and getattr(c, 'cpu_minutes', None) is None and c.warmup > c.max_steps:
+        bad('warmup', f'more than max_steps={c.max_steps}: the learning rate would never reach its peak')
+
+_TRAIN_RULES = dict(  # the fields the SFT, reward and DPO configs share (`fmt`: `get_format` checks it)
+    max_len='int>0', bs='int>0', grad_accum='int>0', optimizer=tuple(sorted(OPTIMIZERS)), lr='num>0',
+    weight_decay='num>=0', warmup='int>=0', min_lr_ratio='[0,1]', max_steps='int>0', cpu_minutes='num>0?',
+    clip='num>=0', seed='int>=0', lora_r='int>=0', lora_alpha='num>0', lora_dropout='[0,1]', lora_targets='strs',
+    merge_lora='bool', mixed_precision=(None, 'no', 'bf16', 'fp16'), cpu_bf16='bool', log_every='int>0',
+    ckpt_every='int>=0', keep='int>0', progress='bool')
+
 def _check_config(c: SFTConfig):
     "Raise a ValueError naming the first field of `c` that is out of range."
-    def bad(name, want): raise ValueError(f'SFTConfig.{name}={getattr(c, name)!r}: {want}')
-    for k in ('lr', 'max_len', 'max_target_len', 'bs', 'grad_accum', 'max_steps', 'log_every', 'keep'):
-        v = getattr(c, k)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not math.isfinite(v):
-            bad(k, 'must be a positive number')
-    for k in ('weight_decay', 'warmup', 'clip', 'ptx', 'lora_r', 'lora_dropout', 'ckpt_every'):
-        v = getattr(c, k)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or not math.isfinite(v):
-            bad(k, 'must be a number >= 0')
-    if c.cpu_minutes is not None and not (isinstance(c.cpu_minutes, (int, float)) and 0 < c.cpu_minutes < math.inf):
-        bad('cpu_minutes', 'must be positive or None')
-    if not 0 <= c.min_lr_ratio <= 1: bad('min_lr_ratio', 'must be between 0 and 1')
-    if c.optimizer not in OPTIMIZERS: bad('optimizer', f'expected one of {sorted(OPTIMIZERS)}')
-    if c.train_on not in ('all', 'last'): bad('train_on', "expected 'all' or 'last'")
-    if c.mixed_precision not in (None, 'no', 'bf16', 'fp16'):
-        bad('mixed_precision', "expected None, 'no', 'bf16' or 'fp16'")
-    if c.max_len < 2: bad('max_len', 'must be at least 2 tokens')
+    _check_fields(c, _TRAIN_RULES | dict(max_target_len='int>0', packing='bool', train_on=('all', 'last'),
+                                         ptx='num>=0'))
+    if c.max_len < 2: raise ValueError(f'SFTConfig.max_len={c.max_len!r}: must be at least 2 tokens')
     get_format(c.fmt)                                     # raises naming the known formats
 
 # %% ../nbs/04_sft.ipynb #cf50ebfe
@@ -462,6 +497,13 @@ def _step_batches(stream, acc, micro: int, n: int) -> list[dict]:
     return [stream[(micro + j) * acc.num_processes + acc.process_index] for j in range(n)]
 
 # %% ../nbs/04_sft.ipynb #13c5614b
+def _settings(cfg, cls: type):
+    "`cfg` if it is a `cls` or None; anything else (a dict of settings, say) raises, saying how to make one."
+    if cfg is not None and not isinstance(cfg, cls):
+        raise TypeError(f'cfg must be an instance of {cls.__name__}, got {type(cfg).__name__} '
+                        f'(from a dict: {cls.__name__}(**settings))')
+    return cfg
+
 def sft(model, # a Hugging Face causal LM or encoder-decoder (trained in place), or a Hub name or local path
         tok, # its tokenizer (None: loaded from `model` when that is a name or path)
         data, # records: `messages`, `prompt`/`completion`, mixture rows (`input`/`output`) or `text`
@@ -475,6 +517,7 @@ def sft(model, # a Hugging Face causal LM or encoder-decoder (trained in place),
     if isinstance(model, (str, Path)):
         model, tok = load_model(model, device='cpu'), tok if tok is not None else load_tokenizer(model)
     if tok is None: raise ValueError('tok is None: pass the tokenizer, or give `model` as a name or path to load both')
+    cfg, eval_every = _settings(cfg, SFTConfig), _count(eval_every, 'eval_every', 0)
     s2s = bool(model.config.is_encoder_decoder)
     cfg = cfg or (SFTConfig.t5() if s2s else SFTConfig.decoder())
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -661,13 +704,25 @@ def task_records(tasks: Iterable[str], # task names in `tasks.TASKS`
                 ) -> list[dict]:
     "Evaluation records (`input`, `output`, `task`, `cluster`, `template_id`, `options`) of `n` examples per task."
     from instruct_nb.tasks import TASKS
-    out = []
+    if split not in ('seen', 'unseen', 'all'): raise ValueError(f"split={split!r}: expected 'seen', 'unseen' or 'all'")
+    n, out = _count(n, 'n'), []
     for t in tasks:
         if t not in TASKS: raise KeyError(f'no task {t!r} in instruct_nb.tasks.TASKS')
         out += [dict(r, task=t, cluster=TASKS[t].cluster) for r in TASKS[t].prompts(n, seed=seed, split=split)]
     return out
 
 # %% ../nbs/04_sft.ipynb #43b3039c
+def _coverage(ci) -> float:
+    if not (_is_num(ci) and 0 < ci < 1): raise ValueError(f'ci={ci!r}: must be a coverage in (0, 1)')
+    return float(ci)
+
+def _columns(res, cols: Sequence[str]):
+    "Raise naming the columns `res` lacks, or that it has no rows."
+    if not hasattr(res, 'columns'): raise TypeError(f'res must be a DataFrame, got {type(res).__name__}')
+    miss = [k for k in cols if k not in res.columns]
+    if miss: raise ValueError(f'res has no column {miss[0]!r}; its columns are {list(res.columns)}')
+    if not len(res): raise ValueError('res has no rows: nothing to average')
+
 def accuracy_ci(res, # `evaluate.evaluate_tasks` output: one row per example with `task`, `cluster`, `correct`
                 by: str = 'cluster', # group by 'cluster' or 'task'
                 n_boot: int = 1000, # bootstrap resamples
@@ -679,6 +734,8 @@ def accuracy_ci(res, # `evaluate.evaluate_tasks` output: one row per example wit
     import pandas as pd
     if by not in ('cluster', 'task'): raise ValueError(f"by={by!r}: expected 'cluster' or 'task'")
     if not (isinstance(n_boot, int) and n_boot > 0): raise ValueError(f'n_boot={n_boot!r}: must be a positive integer')
+    _coverage(ci)
+    _columns(res, ('task', 'correct', by))
     rng, tasks = np.random.default_rng(seed), list(dict.fromkeys(res['task']))
     group = dict(zip(res['task'], res[by]))
     acc, boot = {}, {}                                    # task -> accuracy, and its (n_boot,) resampled accuracies

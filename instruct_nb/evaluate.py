@@ -60,6 +60,18 @@ def _count(v, name: str, lo: int = 1) -> int:
     if v < lo: raise ValueError(f'{name} must be an integer >= {lo}, got {v}')
     return int(v)
 
+def _flag(v, name: str, none_ok: bool = False):
+    "`v` if it is True or False (or None where `none_ok`); 'yes', 1 or 'no' are refused, naming `name`."
+    if isinstance(v, (bool, np.bool_)) or (none_ok and v is None): return v if v is None else bool(v)
+    raise TypeError(f"{name} must be True or False{' or None' if none_ok else ''}, got {type(v).__name__} {v!r}")
+
+def _check_lm(model, tok):
+    "Fail early, naming the argument, when `model` is not a Hugging Face model or `tok` not a tokenizer."
+    if not (hasattr(model, 'config') and hasattr(model, 'device')):
+        raise TypeError(f'model must be a Hugging Face model (with .config and .device), got {type(model).__name__}')
+    if not (callable(tok) and hasattr(tok, 'eos_token_id')):
+        raise TypeError(f'tok must be a Hugging Face tokenizer, got {type(tok).__name__}')
+
 # %% ../nbs/08_eval.ipynb #513c9c64
 def get_fmt(fmt: Callable[[str], str] | str | None = None, # None, a callable `input -> prompt`, or a template name
            ) -> Callable[[str], str]:
@@ -90,11 +102,17 @@ _PUNCT = set(string.punctuation)
 
 def normalize_answer(s: str) -> str:
     "SQuAD answer normalisation: lower case, drop punctuation and the articles a/an/the, squash whitespace."
+    if not isinstance(s, str): raise TypeError(f'normalize_answer: expected a string, got {type(s).__name__} {s!r}')
     s = ''.join(ch for ch in s.lower() if ch not in _PUNCT)
     return ' '.join(re.sub(r'\b(a|an|the)\b', ' ', s).split())
 
 def exact_match(pred: str, target: str, norm: Callable[[str], str] | None = normalize_answer) -> bool:
     "Whether `pred` equals `target` after `norm` (None: compare verbatim)."
+    for name, v in (('pred', pred), ('target', target)):
+        if not isinstance(v, str):
+            raise TypeError(f'exact_match: {name} must be a string, got {type(v).__name__} {v!r}')
+    if norm is not None and not callable(norm):
+        raise TypeError(f'exact_match: norm must be a function str -> str or None, got {type(norm).__name__} {norm!r}')
     return (norm(pred) == norm(target)) if norm else pred == target
 
 # %% ../nbs/08_eval.ipynb #1ae7796a
@@ -153,11 +171,18 @@ def generate(model, tok, # any HF seq2seq or causal LM and its tokenizer
              prefix: Sequence[int] = (), # seq2seq only: ids every output starts with (e.g. a T5 blank's sentinel)
             ) -> list[str]:
     "Greedy completions of `prompts` in batches (causal LMs padded on the left), cut at EOS or a `stop` string."
-    prompts, stop = _strs(prompts, 'prompts'), _strs(stop, 'stop')
+    _check_lm(model, tok)
+    prompts, stop, specials = _strs(prompts, 'prompts'), _strs(stop, 'stop'), _strs(specials, 'specials')
     max_new_tokens, bs = _count(max_new_tokens, 'max_new_tokens'), _count(bs, 'bs')
+    add_bos = _flag(add_bos, 'add_bos', none_ok=True)
+    if isinstance(prefix, (str, bytes)): raise TypeError(f'prefix must be a list of token ids, got {prefix!r}')
+    prefix = [_count(t, f'prefix[{i}]', lo=0) for i, t in enumerate(prefix)]
     s2s, dev, pad = is_seq2seq(model), model.device, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    bos, prefix = [] if s2s else _bos(tok, add_bos), [int(t) for t in prefix]
+    bos = [] if s2s else _bos(tok, add_bos)
     if prefix and not s2s: raise ValueError('prefix is for seq2seq models; end a causal prompt with those tokens instead')
+    V = getattr(model.config, 'vocab_size', None)
+    if V is not None and (big := [t for t in prefix if t >= V]):
+        raise ValueError(f'prefix: token id {big[0]} is not below the vocabulary size {V}')
     enc = [bos + encode_text(tok, p, specials, add_special_tokens=s2s) for p in prompts]
     for i, e in enumerate(enc):
         if not e: raise ValueError(f'prompt {i} encodes to no tokens (empty, and no BOS to start from): nothing to condition on')
@@ -244,10 +269,17 @@ def score_options(model, tok, # any HF seq2seq or causal LM and its tokenizer
                  ) -> list[np.ndarray]:
     "Per prompt, an array (n_options, 2): each option's summed log-likelihood as the prompt's continuation and its token count."
     # naive equivalent: for each pair, -model(prompt + option, labels on the option only).loss * n_option_tokens
-    prompts, bs = _strs(prompts, 'prompts'), _count(bs, 'bs')
+    _check_lm(model, tok)
+    prompts, bs, specials = _strs(prompts, 'prompts'), _count(bs, 'bs'), _strs(specials, 'specials')
+    eos, add_bos = _flag(eos, 'eos', True), _flag(add_bos, 'add_bos', True)
     if isinstance(options, str):
         raise TypeError(f'options must be a list of option lists (one per prompt), got the string {options[:40]!r}')
+    if isinstance(options, bytes) or not hasattr(options, '__len__'):
+        raise TypeError(f'options must be a list of option lists (one per prompt), got {type(options).__name__} '
+                        f'{options!r}')
     options = [_strs(o, f'options[{i}]') for i, o in enumerate(options)]
+    if (empty := [i for i, o in enumerate(options) if not o]):
+        raise ValueError(f'options[{empty[0]}] is empty: nothing to rank')
     if len(prompts) != len(options): raise ValueError(f'{len(prompts)} prompts but {len(options)} option lists')
     pairs = _option_seqs(tok, model, prompts, options, eos, add_bos, specials)
     if (L := _max_len(model)) is not None:
@@ -269,6 +301,14 @@ def rank_classify(scores: Sequence[np.ndarray], # from `score_options`
                  ) -> list[int]:
     "The index of the best option per prompt, by summed or length-normalised log-likelihood."
     if norm not in ('sum', 'mean'): raise ValueError(f"norm={norm!r}: expected 'sum' or 'mean'")
+    if isinstance(scores, (str, bytes)) or not hasattr(scores, '__len__'):
+        raise TypeError(f'scores must be a list of (n_options, 2) arrays from `score_options`, got '
+                        f'{type(scores).__name__}')
+    for i, s in enumerate(scores):
+        if np.ndim(s) != 2 or np.shape(s)[1] != 2 or not len(s):
+            raise ValueError(f'scores[{i}] must be a non-empty (n_options, 2) array of (log-likelihood, '
+                             f'tokens), got shape {np.shape(s)}')
+    scores = [np.asarray(s, float) for s in scores]
     return [int(np.argmax(s[:, 0] / (s[:, 1] if norm == 'mean' else 1))) for s in scores]
 
 # %% ../nbs/08_eval.ipynb #cb4519f2
@@ -339,6 +379,10 @@ def evaluate_tasks(model, tok, # any HF seq2seq or causal LM and its tokenizer
 def summarize(res: pd.DataFrame, # from `evaluate_tasks`
              ) -> dict:
     "Accuracy per task, per cluster (mean over its tasks) and overall (mean over clusters)."
+    if not isinstance(res, pd.DataFrame):
+        raise TypeError(f'summarize: res must be the DataFrame from `evaluate_tasks`, got {type(res).__name__}')
+    if (miss := [c for c in ('task', 'cluster', 'correct') if c not in res]):
+        raise KeyError(f'summarize: res has no column(s) {miss} (columns: {list(res.columns)})')
     if res.empty: raise ValueError('no results to summarize')
     tasks = res.groupby(['cluster', 'task'])['correct'].agg(accuracy='mean', n='size').reset_index()
     clusters = tasks.groupby('cluster').agg(accuracy=('accuracy', 'mean'), tasks=('task', 'size'), n=('n', 'sum')).reset_index()

@@ -32,11 +32,23 @@ def fill_columns(template: str, # text with `{field}` placeholders
                  task: str = '?', tid: int | str = '?', # names for error messages
                 ) -> pa.Array:
     "`tasks.fill` for every row of the string columns `cols` at once: `template` filled column-wise."
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f'n must be a row count >= 0, got {n!r}')
+    if not isinstance(cols, dict):
+        raise TypeError(f'task {task!r}, template {tid}: cols must be a dict field -> column, got '
+                        f'{type(cols).__name__}')
     args, pos = [], 0
     for m in _FIELD.finditer(template):
         if m.group(1) not in cols: raise KeyError(f"task {task!r}, template {tid}: missing field {m.group(1)!r}")
         if m.start() > pos: args.append(template[pos:m.start()])
-        args.append(cols[m.group(1)]); pos = m.end()
+        c = cols[m.group(1)]
+        if isinstance(c, str):
+            raise TypeError(f'task {task!r}, template {tid}: column {m.group(1)!r} must be a list of strings, '
+                            f'got {c!r}')
+        if not isinstance(c, (pa.Array, pa.ChunkedArray)): c = pa.array(list(c), pa.string())
+        if len(c) != n:
+            raise ValueError(f'task {task!r}, template {tid}: column {m.group(1)!r} has {len(c)} rows, n is {n}')
+        args.append(c); pos = m.end()
     if pos < len(template): args.append(template[pos:])
     if not any(isinstance(a, (pa.Array, pa.ChunkedArray)) for a in args): return pa.array([template] * n, pa.string())
     if len(args) == 1: return args[0]
@@ -57,6 +69,8 @@ def _item(marker: str, i: int) -> str:
 
 def options_block(options: Sequence, header: str = 'OPTIONS:', marker: str = '- ') -> str:
     "The options listed under `header`, one per line, each after its marker."
+    if isinstance(options, (str, bytes)):
+        raise TypeError(f'options must be a list of options, got the string {options!r}')
     if not len(options): raise ValueError("no options to list")
     return '\n'.join([header] + [_item(marker, i) + o for i, o in enumerate(options)])
 
@@ -66,6 +80,7 @@ COT_PHRASE = ' So the answer is '
 
 def cot_answer(text: str) -> str | None:
     "The answer stated after the fixed phrase of a chain-of-thought target, or None."
+    if not isinstance(text, str): raise TypeError(f'cot_answer: expected a string, got {type(text).__name__} {text!r}')
     m = re.search(re.escape(COT_PHRASE.strip()) + r' (.*?)\.?\s*$', text)
     return m.group(1) if m else None
 
@@ -126,6 +141,8 @@ def mixing_rates(sizes: dict, # task -> number of examples N_t
                 ) -> dict:
     "Examples-proportional mixing rates with a cap and a temperature, normalised to sum to 1."
     cap, temperature = _cap_temperature(cap, temperature)
+    if not isinstance(sizes, dict):
+        raise TypeError(f'sizes must be a dict task -> number of examples, got {type(sizes).__name__} {sizes!r}')
     for t, s in sizes.items(): _real(s, f'sizes[{t!r}]')
     w = {t: min(s, cap if cap is not None else s) ** (1 / (temperature or 1)) for t, s in sizes.items()}
     tot = sum(w.values())
@@ -183,6 +200,8 @@ def dedup(ds: Dataset, # a mixture
           against: Sequence | Dataset | None = None, # inputs (or a data set with `input`) to remove from `ds`
          ) -> Dataset:
     "`ds` without repeated (input, output) pairs and without inputs that occur in `against`."
+    if not isinstance(ds, Dataset):
+        raise TypeError(f'dedup: ds must be a datasets.Dataset with input and output columns, got {type(ds).__name__}')
     if isinstance(against, str):
         raise TypeError(f'against must be a list of inputs or a Dataset, got the string {against!r}')
     banned = set(against['input'] if isinstance(against, Dataset) else (against or ()))
@@ -200,7 +219,10 @@ def _pool(i_n_seed):
 def pools(tasks: Sequence, ns: Sequence, seed: int = 0, num_proc: int = 1) -> list:
     "Example lists for `tasks` (`ns[i]` examples each), in `num_proc` forked processes (where the OS forks); identical for any `num_proc`."
     global _POOL_TASKS
-    num_proc = _integer(num_proc, 'num_proc')
+    num_proc, tasks, ns = _integer(num_proc, 'num_proc'), _names(tasks, 'tasks'), _names(ns, 'ns')
+    if len(tasks) != len(ns):
+        raise ValueError(f'pools: {len(tasks)} tasks but {len(ns)} counts ns: the lists must align')
+    ns = [_integer(n, f'ns[{i}]', 0) for i, n in enumerate(ns)]
     jobs = [(i, n, seed) for i, n in enumerate(ns)]
     if num_proc <= 1 or 'fork' not in get_all_start_methods(): return [t.examples(n, seed) for t, n in zip(tasks, ns)]
     _POOL_TASKS = list(tasks)  # inherited by the forked workers
@@ -394,6 +416,16 @@ def build_mixture(ts: dict, counts: dict, exs: list, seed: int = 0, variants=Non
                   max_len: int = 512, options_style: str = 'fixed', label_rate: float = 0.3) -> Dataset:
     "Render `counts[t]` rows of each task from its pool `exs[i]` (in `counts` order), shuffle, and wrap as a `Dataset`."
     w = _weights(variants); _format_args(k, max_len, split, options_style, label_rate)
+    if not isinstance(counts, dict) or not counts:
+        raise TypeError(f'counts must be a non-empty dict task -> rows, got {counts!r}')
+    for t, c in counts.items():
+        if t not in ts: raise KeyError(f"counts names the task {t!r}, which is not in ts{_suggest([t], ts)}")
+        _integer(c, f'counts[{t!r}]')
+    exs = _names(exs, 'exs')
+    if len(exs) != len(counts): raise ValueError(f'exs has {len(exs)} example pools for {len(counts)} tasks in counts')
+    for t, e in zip(counts, exs):
+        if not isinstance(e, list) or not e:
+            raise ValueError(f'exs: the example pool of task {t!r} must be a non-empty list of examples')
     parts, lists, ocodes = [], [()], []  # option list 0 is the empty one
     for t, e in zip(counts, exs):
         tab, ol = _fill_task(ts[t], e, counts[t], seed, w, split, k, max_len, options_style, label_rate)
@@ -432,6 +464,8 @@ def make_mixture(tasks=None, # task names, `Task`s, or name -> Task (default: al
                 ) -> Dataset:
     "A FLAN-style mixture with columns input, output, task, cluster, template_id, variant, options."
     _integer(seed, 'seed', 0); _integer(num_proc, 'num_proc')
+    if not isinstance(dedupe, bool):
+        raise TypeError(f'dedupe must be True or False, got {type(dedupe).__name__} {dedupe!r}')
     w = _weights(variants); _format_args(k, max_len, split, options_style, label_rate)  # fail before generating pools
     ts, counts = mixture_counts(tasks, n, cap, rates, temperature, heldout_clusters, submixtures)
     exs = pools([ts[t] for t in counts], [min(counts[t], task_size(ts[t])) for t in counts], seed, num_proc)

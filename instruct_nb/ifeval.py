@@ -4,7 +4,7 @@
 
 # %% ../nbs/08a_ifeval.ipynb #a397d5ec
 from __future__ import annotations
-import collections, functools, json, re
+import collections, functools, json, os, re
 from typing import Callable, Iterable, Mapping
 
 from langdetect.detector_factory import DetectorFactory, PROFILES_DIRECTORY
@@ -13,14 +13,15 @@ from langdetect.lang_detect_exception import LangDetectException
 from .core import shared_data, read_jsonl
 
 # %% auto #0
-__all__ = ['PUNKT_ABBREVIATIONS', 'PUNKT_SENT_STARTERS', 'PUNKT_NUMBER_COLLOCATIONS', 'INSTRUCTIONS', 'RELATIONS', 'count_words',
-           'sentence_spans', 'count_sentences', 'word_tokens', 'count_capital_words', 'detect_language', 'instruction',
-           'check', 'response_variants', 'evaluate_one', 'evaluate', 'scores', 'breakdown', 'load_ifeval',
-           'disagreements']
+__all__ = ['PUNKT_ABBREVIATIONS', 'PUNKT_SENT_STARTERS', 'PUNKT_NUMBER_COLLOCATIONS', 'INSTRUCTIONS', 'RELATIONS', 'LANGUAGES',
+           'count_words', 'sentence_spans', 'count_sentences', 'word_tokens', 'count_capital_words', 'detect_language',
+           'instruction', 'check', 'response_variants', 'evaluate_one', 'evaluate', 'scores', 'breakdown',
+           'load_ifeval', 'disagreements']
 
 # %% ../nbs/08a_ifeval.ipynb #773e6f83
 def count_words(text: str) -> int:
     "Number of `\\w+` runs in `text` (IFEval's word count: 'state-of-the-art' is 4 words)."
+    if not isinstance(text, str): raise TypeError(f'count_words: expected a string, got {type(text).__name__} {text!r}')
     return len(re.findall(r'\w+', text))
 
 # %% ../nbs/08a_ifeval.ipynb #cbddf3ec
@@ -140,13 +141,18 @@ def _lang_factory() -> DetectorFactory:
     return f
 
 def detect_language(text: str) -> str:
-    "ISO 639-1 code of `text`'s language by `langdetect`, seeded so the answer is the same on every call."
+    "ISO 639-1 code of `text`'s language by `langdetect`, seeded (the same answer every call); ValueError if it has no letters."
+    if not isinstance(text, str):
+        raise TypeError(f'detect_language: expected a string, got {type(text).__name__} {text!r}')
     d = _lang_factory().create(); d.append(text)
-    return d.detect()
+    try: return d.detect()
+    except LangDetectException as e:
+        raise ValueError(f'detect_language: no letters to tell a language by in {text[:40]!r}') from e
 
 def _language_is(text: str, lang: str) -> bool:
+    if not text.strip(): return False          # an empty response is in no language
     try: return detect_language(text) == lang
-    except LangDetectException: return True   # as the reference: no detectable features counts as followed
+    except ValueError: return True   # as the reference: no detectable features counts as followed
 
 # %% ../nbs/08a_ifeval.ipynb #44912588
 INSTRUCTIONS: dict[str, tuple[Callable[..., bool], dict[str, type]]] = {}
@@ -282,6 +288,8 @@ def _english_lowercase(r): return r.islower() and _language_is(r, 'en')
 def _no_comma(r): return ',' not in r
 
 # %% ../nbs/08a_ifeval.ipynb #adfcd81a
+LANGUAGES = tuple(sorted(os.listdir(PROFILES_DIRECTORY)))   # the language codes langdetect has a profile for
+
 def _kwargs(key, iid: str, kwargs, i: int) -> dict:
     "Validated keyword arguments for instruction `i` (`iid`) of the record `key`."
     where = f'record {key!r}: kwargs[{i}] ({iid})' if key is not None else iid
@@ -296,6 +304,12 @@ def _kwargs(key, iid: str, kwargs, i: int) -> dict:
     if missing := sorted(set(types) - set(kw)): raise ValueError(f'{where}: missing field(s) {missing}')
     for k in ('relation', 'let_relation', 'capital_relation'):
         if k in kw and kw[k] not in RELATIONS: raise ValueError(f'{where}: field {k!r} must be one of {RELATIONS}, got {kw[k]!r}')
+    for k, v in kw.items():
+        if isinstance(v, int) and v < 1: raise ValueError(f'{where}: field {k!r} must be >= 1, got {v}')
+        if isinstance(v, list) and not v: raise ValueError(f'{where}: field {k!r} is an empty list')
+    if 'language' in kw and kw['language'] not in LANGUAGES:
+        raise ValueError(f"{where}: field 'language' must be an ISO 639-1 code langdetect knows "
+                         f"({', '.join(LANGUAGES)}), got {kw['language']!r}")
     if 'letter' in kw and len(kw['letter'].strip()) != 1: raise ValueError(f"{where}: field 'letter' must be one character")
     if 'nth_paragraph' in kw and not 1 <= kw['nth_paragraph'] <= kw['num_paragraphs']:
         raise ValueError(f"{where}: field 'nth_paragraph' must be in 1..num_paragraphs")
@@ -308,6 +322,8 @@ def check(iid: str, # an instruction id, a key of `INSTRUCTIONS`
          ) -> bool:
     "Does `response` follow the instruction `iid`? An empty response follows nothing."
     if iid not in INSTRUCTIONS: raise ValueError(f'unknown instruction id {iid!r}')
+    if not isinstance(response, str):
+        raise TypeError(f'check({iid!r}): response must be a string, got {type(response).__name__} {response!r}')
     kw = _kwargs(None, iid, kwargs, 0)
     return bool(response.strip()) and INSTRUCTIONS[iid][0](response, **kw)
 
@@ -348,18 +364,43 @@ def evaluate(records: Iterable[Mapping], # dicts with `prompt`, `instruction_id_
     return [evaluate_one(rec, loose, key=i) for i, rec in enumerate(records)]
 
 # %% ../nbs/08a_ifeval.ipynb #d8b0c834
+def _verdicts(results, fn: str, need_ids: bool = False) -> list[tuple]:
+    "`(instruction ids, verdicts)` of each of `evaluate`'s results, checked; an error names `fn` and the record."
+    if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
+        raise TypeError(f'{fn}: expected the list of results from `evaluate`, got {type(results).__name__} '
+                        f'{str(results)[:40]!r}')
+    out = []
+    for i, r in enumerate(results):
+        if not isinstance(r, Mapping):
+            raise TypeError(f'{fn}: result {i} must be a dict from `evaluate`, got {type(r).__name__}')
+        if 'follow_instruction_list' not in r:
+            raise KeyError(f"{fn}: result {i} has no field 'follow_instruction_list'")
+        flags, ids = r['follow_instruction_list'], r.get('instruction_id_list')
+        if not isinstance(flags, list) or not all(isinstance(f, bool) for f in flags):
+            raise TypeError(f"{fn}: result {i}: field 'follow_instruction_list' must be a list of True/False, "
+                            f"got {flags!r}")
+        if need_ids and not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
+            raise TypeError(f"{fn}: result {i}: field 'instruction_id_list' must be a list of instruction ids, "
+                            f"got {ids!r}")
+        if need_ids and len(ids) != len(flags):
+            raise ValueError(f"{fn}: result {i} has {len(ids)} instruction ids but {len(flags)} verdicts")
+        out.append((ids, flags))
+    if not out: raise ValueError(f'{fn}: no results')
+    return out
+
 def scores(results: list[dict]) -> dict[str, float]:
     "Prompt-level and instruction-level accuracy (fractions) of `evaluate`'s results."
-    if not results: raise ValueError('scores: no results')
-    flags = [r['follow_instruction_list'] for r in results]
+    flags = [f for _, f in _verdicts(results, 'scores')]
+    if not sum(map(len, flags)): raise ValueError('scores: the results hold no instructions: no accuracy')
     return {'prompt_level': sum(all(f) for f in flags) / len(flags),
             'instruction_level': sum(map(sum, flags)) / sum(map(len, flags))}
 
 def breakdown(results: list[dict], by: str = 'id') -> dict[str, dict]:
     "Per instruction id (`by='id'`) or group (`by='group'`): number of instructions, number followed, accuracy."
+    if by not in ('id', 'group'): raise ValueError(f"breakdown: by={by!r}: expected 'id' or 'group'")
     n, ok = collections.Counter(), collections.Counter()
-    for r in results:
-        for iid, f in zip(r['instruction_id_list'], r['follow_instruction_list']):
+    for ids, flags in _verdicts(results, 'breakdown', need_ids=True):
+        for iid, f in zip(ids, flags):
             k = iid.split(':')[0] if by == 'group' else iid
             n[k] += 1; ok[k] += bool(f)
     return {k: dict(n=n[k], followed=ok[k], accuracy=ok[k] / n[k]) for k in sorted(n)}

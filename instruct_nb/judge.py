@@ -118,7 +118,7 @@ def win_rate(outcomes: Sequence[str], # 'win', 'tie', 'loss' (or 'error' and 'in
              seed: int = 0, # bootstrap seed
             ) -> dict:
     "Win rate (ties count half) with a percentile-bootstrap interval, and the counts."
-    outcomes, n_boot = _strs(outcomes, 'outcomes'), _count(n_boot, 'n_boot')
+    outcomes, n_boot, seed = _strs(outcomes, 'outcomes'), _count(n_boot, 'n_boot'), _count(seed, 'seed', lo=0)
     if not (isinstance(ci, (int, float)) and 0 < ci < 1):
         raise ValueError(f'ci must be a coverage in (0, 1), got {ci!r}')
     bad = sorted({o for o in outcomes if o not in _SCORE and o not in ('error', 'invalid')})
@@ -132,6 +132,21 @@ def win_rate(outcomes: Sequence[str], # 'win', 'tie', 'loss' (or 'error' and 'in
                 **{k: int(c.get(k, 0)) for k in ('win', 'tie', 'loss', 'error', 'invalid')})
 
 # %% ../nbs/08b_judge.ipynb #c8083354
+def _floats(x, name: str) -> np.ndarray:
+    "`x` as a 1-D float array; strings, nested lists and non-numbers raise, naming `name`."
+    if isinstance(x, (str, bytes)) or not hasattr(x, '__len__'):
+        raise TypeError(f'{name} must be a list of numbers, got {type(x).__name__} {x!r}')
+    xs = list(x)
+    def number(v): return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    bad = next((i for i, v in enumerate(xs) if not number(v)), None)
+    if bad is not None: raise TypeError(f'{name}[{bad}] must be a number, got {type(xs[bad]).__name__} {xs[bad]!r}')
+    return np.asarray(xs, float)
+
+def _l2(l2) -> float:
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (l2 >= 0 and np.isfinite(l2)):
+        raise ValueError(f'l2 must be a penalty >= 0 (a finite number), got {l2!r}')
+    return float(l2)
+
 def _glm(y, X, l2: float):
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
@@ -151,15 +166,26 @@ def lc_win_rate(preference: Sequence[float], # per instruction: 1 model wins, 0.
                 l2: float = 0.0, # ridge penalty (0: maximum likelihood)
                ) -> dict:
     "AlpacaEval 2's length-controlled win rate: the GLM's mean prediction with the length term at zero; with the raw win rate and weights."
-    if not (isinstance(l2, (int, float)) and l2 >= 0): raise ValueError(f'l2 must be a penalty >= 0, got {l2!r}')
-    p, d = np.asarray(preference, float), np.asarray(len_model, float) - np.asarray(len_base, float)
-    if not (len(p) == len(d)) or len(p) < 3: raise ValueError(f'need aligned preferences and lengths for at least 3 instructions, got {len(p)} and {len(d)}')
+    l2 = _l2(l2)
+    p, lm, lb = _floats(preference, 'preference'), _floats(len_model, 'len_model'), _floats(len_base, 'len_base')
+    if not (len(p) == len(lm) == len(lb)) or len(p) < 3:
+        raise ValueError(f'need aligned preferences and lengths for at least 3 instructions, got {len(p)} preferences, '
+                         f'{len(lm)} len_model and {len(lb)} len_base')
+    for name, x in (('len_model', lm), ('len_base', lb)):
+        if len(bad := np.flatnonzero(~np.isfinite(x) | (x < 0))):
+            raise ValueError(f'{name}[{bad[0]}] is {x[bad[0]]}: expected a length >= 0')
+    d = lm - lb
     bad = np.flatnonzero(np.isnan(p) | (p < 0) | (p > 1))
     if len(bad): raise ValueError(f'preference {bad[0]} is {p[bad[0]]}, not in [0, 1] (1: model wins, 0.5: tie, 0: baseline wins)')
     sd = d.std(ddof=1)
     cols = {'theta': np.ones_like(p)}
     if sd > 0: cols['phi'] = np.tanh(d / sd)                                     # no length differences: no length term
-    if difficulty is not None: cols['psi'] = np.asarray(difficulty, float)
+    if difficulty is not None:
+        cols['psi'] = _floats(difficulty, 'difficulty')
+        if len(cols['psi']) != len(p):
+            raise ValueError(f'difficulty has {len(cols["psi"])} values for {len(p)} instructions')
+        if len(bad := np.flatnonzero(~np.isfinite(cols['psi']))):
+            raise ValueError(f'difficulty[{bad[0]}] is {cols["psi"][bad[0]]}: expected a finite number')
     X = np.stack(list(cols.values()), 1)                                         # (n, 1 to 3)
     w = dict(zip(cols, _glm(p, X, l2)))
     lc = np.mean(1 / (1 + np.exp(-(w['theta'] + w.get('psi', 0) * cols.get('psi', 0)))))   # length term off
@@ -171,8 +197,14 @@ def instruction_difficulty(table: pd.DataFrame, # columns: model, instruction, p
                            l2: float = 0.01, # ridge penalty
                           ) -> pd.Series:
     "Per-instruction terms gamma_i of the GLM logit p = theta_model + gamma_instruction, centred; indexed by instruction."
+    l2 = _l2(l2)
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f'table must be a DataFrame (model, instruction, preference), got {type(table).__name__}')
     for c in ('model', 'instruction', 'preference'):
         if c not in table: raise KeyError(f'the table needs a column {c!r}; it has {list(table.columns)}')
+    p = pd.to_numeric(table['preference'], errors='coerce').to_numpy(float)
+    if len(bad := np.flatnonzero(np.isnan(p) | (p < 0) | (p > 1))):
+        raise ValueError(f"table row {bad[0]}: preference {table['preference'].iloc[bad[0]]!r} is not in [0, 1]")
     X = pd.concat([pd.get_dummies(table['model'], dtype=float), pd.get_dummies(table['instruction'], dtype=float)], axis=1)
     w = _glm(table['preference'].to_numpy(float), X.to_numpy(), l2)
     g = pd.Series(w[table['model'].nunique():], index=X.columns[table['model'].nunique():], name='difficulty')

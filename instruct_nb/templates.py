@@ -73,6 +73,9 @@ FORMATS.update({f.name: f for f in [
 def get_format(fmt: str | Format) -> Format:
     "The `Format` named `fmt` (or `fmt` itself)."
     if isinstance(fmt, Format): return fmt
+    if not isinstance(fmt, str):
+        raise TypeError(f'fmt must be a format name (one of {sorted(FORMATS)}) or a `Format`, got '
+                        f'{type(fmt).__name__} {fmt!r}')
     if fmt not in FORMATS: raise ValueError(f'unknown format {fmt!r}: expected one of {sorted(FORMATS)} or a `Format`')
     return FORMATS[fmt]
 
@@ -143,6 +146,8 @@ def render(messages: Sequence[dict], # the conversation: dicts with 'role', 'con
            eos: str = '', # written after each assistant turn by formats with no end-of-turn marker (`tok.eos_token`)
           ) -> str:
     "Write `messages` in format `fmt`."
+    if not isinstance(eos, str):
+        raise TypeError(f"render: eos must be a string ('' for none), got {type(eos).__name__} {eos!r}")
     return _render(messages, get_format(fmt), add_generation_prompt, check, eos)[0]
 
 # %% ../nbs/01_templates.ipynb #5011f8e0
@@ -153,6 +158,8 @@ def parse(text: str, # text written by `render` in format `fmt`
           add_generation_prompt: bool = False, # the text ends with a generation prompt (strip it)
          ) -> list[dict]:
     "The messages that `render(messages, fmt, add_generation_prompt)` wrote as `text`."
+    if not isinstance(text, str):
+        raise TypeError(f'parse: text must be a string, got {type(text).__name__} {str(text)[:40]!r}')
     f = get_format(fmt)
     if add_generation_prompt:
         if not text.endswith(f.sep + f.gen): raise _err(f, max(0, len(text) - len(f.sep + f.gen)), text, f'the generation prompt {f.sep + f.gen!r}')
@@ -293,6 +300,10 @@ def tokenize_chats(convs: Sequence[Sequence[dict]], # conversations (lists of me
                   ) -> dict:
     "Tokenize conversations to `input_ids`, `attention_mask` and `labels` (-100 outside assistant turns): lists of lists."
     f = get_format(fmt)
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int)):
+        raise TypeError(f'max_len must be an integer >= 1 or None (no cut), got {type(max_len).__name__} {max_len!r}')
+    if max_len is not None and max_len < 1:
+        raise ValueError(f'max_len must be an integer >= 1 or None (no cut), got {max_len}')
     if train_on not in ('all', 'last'): raise ValueError(f"train_on={train_on!r}: expected 'all' or 'last'")
     if not getattr(tok, 'is_fast', False): raise ValueError(f'{type(tok).__name__} is not a fast tokenizer: character offsets are needed')
     _check_tokenizer(tok, f)
@@ -394,6 +405,16 @@ def collate_chats(examples: Sequence[dict], # `tokenize_chat` outputs (dicts of 
     "Pad examples to a batch of tensors: `input_ids` and `attention_mask` (B, T), and `labels` padded with -100."
     if not examples: raise ValueError('collate_chats: no examples')
     if side not in ('left', 'right'): raise ValueError(f"side={side!r}: expected 'left' or 'right'")
+    if isinstance(pad_id, bool) or not hasattr(pad_id, '__index__'):
+        raise TypeError(f'collate_chats: pad_id must be a token id (int), got {pad_id!r}')
+    for i, e in enumerate(examples):
+        if not isinstance(e, dict) or 'input_ids' not in e:
+            raise TypeError(f'collate_chats: example {i} must be a dict with input_ids, got {type(e).__name__}')
+    has = [i for i, e in enumerate(examples) if 'labels' in e]
+    if has and len(has) < len(examples):
+        raise ValueError(f"collate_chats: example "
+                         f"{next(i for i, e in enumerate(examples) if 'labels' not in e)} has no labels but "
+                         f'example {has[0]} does: give all examples labels, or none (generation)')
     n = max(len(e['input_ids']) for e in examples)
     def pad(x, v): return [v] * (n - len(x)) + list(x) if side == 'left' else list(x) + [v] * (n - len(x))
     out = {'input_ids': torch.tensor([pad(e['input_ids'], pad_id) for e in examples]),

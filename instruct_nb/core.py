@@ -655,9 +655,18 @@ def shared_data(*parts: str, # path components under the data folder, e.g. 'ifev
     return roots[0] / rel
 
 # %% ../nbs/00_core.ipynb #ea3cb7ac
+class _JSONLineError(ValueError): pass
+
 def read_jsonl(path: str | Path) -> list[dict]:
     "The records (JSON objects) of a JSON Lines file; blank lines skipped, a bad line named by file and line number."
     import json
+    def pairs(kv):                                          # json.loads would keep the last of two equal keys
+        d = {}
+        for k, v in kv:
+            if k in d: raise _JSONLineError(f'the key {k!r} appears twice in one object')
+            d[k] = v
+        return d
+    def constant(c): raise _JSONLineError(f'{c} is not JSON (write null or a number)')
     out = []
     with open(path, 'rb') as f:
         for i, raw in enumerate(f, 1):
@@ -666,7 +675,8 @@ def read_jsonl(path: str | Path) -> list[dict]:
                 raise ValueError(f'{path}, line {i}: not UTF-8 text (byte {raw[e.start:e.start + 1]!r} at column '
                                  f'{e.start + 1}); save the file as UTF-8') from None
             if not line.strip(): continue
-            try: rec = json.loads(line)
+            try: rec = json.loads(line, object_pairs_hook=pairs, parse_constant=constant)
+            except _JSONLineError as e: raise ValueError(f'{path}, line {i}: {e}') from None
             except json.JSONDecodeError as e: raise ValueError(f'{path}, line {i}: not valid JSON ({e.msg})') from None
             if not isinstance(rec, dict):
                 raise ValueError(f'{path}, line {i}: expected a JSON object, got {type(rec).__name__}')

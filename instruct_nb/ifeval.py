@@ -361,6 +361,8 @@ def evaluate(records: Iterable[Mapping], # dicts with `prompt`, `instruction_id_
              loose: bool = False, # loose scoring: any of the 8 `response_variants` may pass
             ) -> list[dict]:
     "IFEval verdicts per record: `follow_instruction_list`, `follow_all_instructions` (plus key, prompt, response, ids)."
+    if records is None or isinstance(records, (str, bytes, Mapping)):
+        raise TypeError(f'evaluate: expected a list of records (dicts), got {type(records).__name__}')
     return [evaluate_one(rec, loose, key=i) for i, rec in enumerate(records)]
 
 # %% ../nbs/08a_ifeval.ipynb #d8b0c834

@@ -101,6 +101,8 @@ def compare(judge: Callable, # pairwise judge
     for name, xs in (('questions', questions), ('answers_a', answers_a), ('answers_b', answers_b), ('refs', refs)):
         if isinstance(xs, str):
             raise TypeError(f'{name} must be a list (one entry per question), got the string {xs[:40]!r}')
+        if (xs is not None or name != 'refs') and not hasattr(xs, '__len__'):
+            raise TypeError(f'{name} must be a list (one entry per question), got {type(xs).__name__}')
     if not (len(questions) == len(answers_a) == len(answers_b)):
         raise ValueError(f'{len(questions)} questions, {len(answers_a)} answers A and {len(answers_b)} answers B: '
                          'the lists must align')
@@ -385,6 +387,9 @@ def mt_bench_answers(chat: Callable, # `chat(conversations) -> replies`, e.g. fr
                      n_turns: int = 2, # turns to answer
                     ) -> list[dict]:
     "Answer every question turn by turn, each turn seeing the conversation so far; dicts with question_id, category, turns."
+    most = min((len(q['turns']) for q in questions), default=2)
+    if isinstance(n_turns, bool) or not isinstance(n_turns, int) or not 1 <= n_turns <= most:
+        raise ValueError(f'mt_bench_answers: n_turns={n_turns!r}: expected an integer from 1 to {most} (the questions\' turns)')
     convs, answers = [[] for _ in questions], [[] for _ in questions]
     for t in range(n_turns):
         for c, q in zip(convs, questions): c.append(dict(role='user', content=q['turns'][t]))

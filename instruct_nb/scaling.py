@@ -246,6 +246,8 @@ def read_csv(path, # a CSV file with a header line; lines starting with '#' are 
             ) -> dict:
     "The named columns of a CSV as arrays (lists for text), every cell checked; errors name file, line and column."
     import csv
+    if not isinstance(columns, dict) or not columns:
+        raise TypeError(f'columns: expected a non-empty dict column -> kind, got {columns!r}')
     raw = Path(path).read_bytes()
     try: text = raw.decode('utf-8-sig')
     except UnicodeDecodeError as e:
@@ -256,13 +258,17 @@ def read_csv(path, # a CSV file with a header line; lines starting with '#' are 
     if not lines: raise ValueError(f'{path}: no header line')
     (head_no, head), body = lines[0], lines[1:]
     header = [h.strip() for h in next(csv.reader([head]))]
+    if dup := sorted({h for h in header if header.count(h) > 1}):
+        raise ValueError(f'{path}, line {head_no}: column {dup[0]!r} appears twice in the header')
     for c, kind in columns.items():
         if kind not in _KINDS: raise ValueError(f'columns[{c!r}] = {kind!r}: expected one of {_KINDS}')
         if c not in header: raise ValueError(f'{path}, line {head_no}: no column {c!r} in the header {header}')
     if not body: raise ValueError(f'{path}: a header and no data rows')
     out = {c: [] for c in columns}
     for row_no, (line_no, l) in enumerate(body, 1):
-        row, where = next(csv.reader([l])), f'{path}, line {line_no} (data row {row_no})'
+        where = f'{path}, line {line_no} (data row {row_no})'
+        try: row = next(csv.reader([l], strict=True))
+        except csv.Error as e: raise ValueError(f'{where}: {e} (a quote left open?)') from None
         if len(row) != len(header): raise ValueError(f'{where}: {len(row)} fields where the header has {len(header)}')
         for c, kind in columns.items():
             v, err = _cell(row[header.index(c)], kind)
@@ -375,6 +381,9 @@ class PowerLawFit:
 
 # %% ../nbs/07_scaling.ipynb #b20a46d2
 def _check_xy(x, y):
+    for name, v in (('x', x), ('y', y)):
+        try: np.asarray(v, float)
+        except (TypeError, ValueError): raise ValueError(f'{name}: expected numbers, got {str(v)[:40]}') from None
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
     if len(x) != len(y): raise ValueError(f'x has {len(x)} values and y {len(y)}: must match')
     for name, v in (('x', x), ('y', y)):
@@ -410,6 +419,7 @@ def fit_power_law(x, y, # positive inputs and outputs, e.g. number of tasks and 
     "Fit y = c + a·x^(−b) by a Huber loss on log y (robust to outliers), with bootstrap percentile intervals."
     _arg('delta', delta); _arg('n_boot', n_boot, strict=False, whole=True); _arg('seed', seed, strict=False, whole=True)
     _arg('tol', tol)
+    if not isinstance(plateau, (bool, np.bool_)): raise TypeError(f'plateau = {plateau!r}: expected True or False')
     x, y = _check_xy(x, y)
     k = 3 if plateau else 2
     if len(np.unique(x)) < k: raise ValueError(f'{len(np.unique(x))} distinct x values: need at least {k} for {k} parameters')
@@ -478,6 +488,13 @@ class SweepConfig:
             _arg(name, getattr(self, name), whole=True)
         _arg('lr', self.lr); _arg('warmup', self.warmup, strict=False, whole=True)
         _arg('seed', self.seed, strict=False, whole=True)
+        for name in ('sizes', 'budgets'):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes)) or not isinstance(v, (tuple, list)) or not v:
+                raise ValueError(f'{name} = {v!r}: expected a non-empty list')
+        for i, s in enumerate(self.sizes):
+            if not isinstance(s, (tuple, list)) or len(s) != 2:
+                raise ValueError(f'sizes[{i}] = {s!r}: expected a pair (d_model, n_layers)')
         for i, (d, nl) in enumerate(self.sizes):
             _arg(f'sizes[{i}] d_model', d, whole=True); _arg(f'sizes[{i}] n_layers', nl, whole=True)
         for i, D in enumerate(self.budgets): _arg(f'budgets[{i}]', D, whole=True)

@@ -305,6 +305,8 @@ def tokenize_chats(convs: Sequence[Sequence[dict]], # conversations (lists of me
     if max_len is not None and max_len < 1:
         raise ValueError(f'max_len must be an integer >= 1 or None (no cut), got {max_len}')
     if train_on not in ('all', 'last'): raise ValueError(f"train_on={train_on!r}: expected 'all' or 'last'")
+    for name, v in (('add_bos', add_bos), ('check', check)):
+        if not isinstance(v, bool): raise TypeError(f'{name}={v!r}: expected True or False')
     if not getattr(tok, 'is_fast', False): raise ValueError(f'{type(tok).__name__} is not a fast tokenizer: character offsets are needed')
     _check_tokenizer(tok, f)
     bos = tok.bos_token if add_bos and tok.bos_token and not f.bos else ''

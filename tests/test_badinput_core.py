@@ -170,3 +170,14 @@ def test_damaged_model_weights_are_named(tmp_path):
 ])
 def test_optimizer_and_rng_arguments_are_named(call, match):
     with pytest.raises((TypeError, ValueError), match=match): call()
+
+
+def test_jsonl_that_python_json_would_bend(tmp_path):
+    "NaN/Infinity (not JSON) and a key given twice in one object (json.loads keeps the last) are named by line."
+    from instruct_nb.core import read_jsonl
+    (tmp_path / 'a.jsonl').write_text('{"a": 1}\n{"a": NaN}\n')
+    with pytest.raises(ValueError, match='line 2: NaN is not JSON'): read_jsonl(tmp_path / 'a.jsonl')
+    (tmp_path / 'b.jsonl').write_text('{"a": 1, "b": {"c": 1, "c": 2}}\n')
+    with pytest.raises(ValueError, match="line 1: the key 'c' appears twice"): read_jsonl(tmp_path / 'b.jsonl')
+    (tmp_path / 'c.jsonl').write_text('{"a": null, "b": [1.5, -2e3]}\n')
+    assert read_jsonl(tmp_path / 'c.jsonl') == [{'a': None, 'b': [1.5, -2000.0]}]

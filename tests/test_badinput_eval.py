@@ -160,3 +160,23 @@ def test_good_input_still_works():
     assert len(T.tokenize_chat(UA, TOK, 'chatml', max_len=None)['input_ids']) > 0
     r = J.lc_win_rate([1, 0, 1, 0.5], [1, 2, 3, 4], [2, 2, 2, 2], difficulty=[0.1, -0.1, 0.0, 0.2], l2=0.1)
     assert 0 <= r['lc_win_rate'] <= 1
+
+
+def test_none_for_a_list_and_turns_out_of_range():
+    "None where a list of questions or records is expected, and a turn count the questions do not have."
+    from instruct_nb.judge import compare, mt_bench_answers
+    from instruct_nb.ifeval import evaluate as ifeval_evaluate
+    with pytest.raises(TypeError, match='questions must be a list'): compare(lambda q, a, b: '[[A]]', None, ['a'], ['b'])
+    with pytest.raises(TypeError, match='expected a list of records'): ifeval_evaluate(None)
+    qs = [dict(question_id=1, category='writing', turns=['a', 'b'])]
+    echo = lambda convs: ['x'] * len(convs)
+    for bad in (0, 3, float('nan'), True, '2'):
+        with pytest.raises(ValueError, match='mt_bench_answers: n_turns='): mt_bench_answers(echo, qs, n_turns=bad)
+    assert mt_bench_answers(echo, qs, n_turns=1)[0]['turns'] == ['x']
+
+
+def test_tokenize_flags_must_be_bools():
+    "`add_bos='yes'` or `check=0` would be taken as truthy or falsy settings: refused by name."
+    tok, ua = byte_tokenizer(), [dict(role='user', content='hi'), dict(role='assistant', content='yo')]
+    for kw in (dict(add_bos='yes'), dict(add_bos=None), dict(check=0)):
+        with pytest.raises(TypeError, match=f'{next(iter(kw))}='): T.tokenize_chat(ua, tok, 'chatml', **kw)

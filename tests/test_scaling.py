@@ -296,3 +296,20 @@ def _bowl(P): return (P ** 2).sum(1), 2 * P
 def test_bad_settings_name_the_argument(call, expected):
     with pytest.raises(ValueError) as e: call()
     assert expected in str(e.value), str(e.value)
+
+
+def test_csv_and_sweep_shapes_refused_by_name(tmp_path):
+    "A schema that is not a dict, a header naming a column twice, a quote left open, x values that are not numbers, a"
+    " non-bool plateau, and sweep sizes that are not a non-empty list of pairs."
+    from instruct_nb.scaling import read_csv, fit_power_law, SweepConfig
+    (tmp_path / 'a.csv').write_text('N\n1\n')
+    for bad in ('N', {}, ['N']):
+        with pytest.raises(TypeError, match='columns: expected a non-empty dict'): read_csv(tmp_path / 'a.csv', bad)
+    (tmp_path / 'b.csv').write_text('N,N\n1,2\n')
+    with pytest.raises(ValueError, match="column 'N' appears twice"): read_csv(tmp_path / 'b.csv', {'N': 'number'})
+    (tmp_path / 'c.csv').write_text('N,T\n1,"open\n')
+    with pytest.raises(ValueError, match='line 2'): read_csv(tmp_path / 'c.csv', {'T': 'text'})
+    with pytest.raises(ValueError, match='x: expected numbers'): fit_power_law(['a', 'b', 'c'], [1, 2, 3])
+    with pytest.raises(TypeError, match='plateau'): fit_power_law([1, 2, 3, 4], [4, 3, 2, 1.5], plateau='no')
+    for bad in ('abc', (), ((16,),)):
+        with pytest.raises(ValueError, match='sizes'): SweepConfig(sizes=bad)

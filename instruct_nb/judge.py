@@ -39,6 +39,7 @@ def parse_pairwise(text: str) -> str | None:
 
 def parse_rating(text: str, lo: float = 1, hi: float = 10) -> float | None:
     "The rating in a single-answer judgement (the last `[[x]]`, else `[x]`, else `Rating: x`), or None if absent or out of [lo, hi]."
+    if not lo <= hi: raise ValueError(f'parse_rating: lo={lo!r} and hi={hi!r}: expected lo <= hi')
     if not isinstance(text, str): return None
     hits = _RATE2.findall(text) or _RATE1.findall(text) or _RATE0.findall(text)
     if not hits: return None
@@ -108,6 +109,10 @@ def compare(judge: Callable, # pairwise judge
                          'the lists must align')
     if refs is not None and len(refs) != len(questions):
         raise ValueError(f'{len(questions)} questions but {len(refs)} refs: the lists must align (None for no reference)')
+    for name, xs in (('answers_a', answers_a), ('answers_b', answers_b)):
+        ok = lambda x: isinstance(x, str) or (isinstance(x, (list, tuple)) and all(isinstance(t, str) for t in x))
+        if bad := [i for i, x in enumerate(xs) if not ok(x)]:
+            raise TypeError(f'{name}[{bad[0]}] = {xs[bad[0]]!r}: expected an answer (a string, or a list of one per turn)')
     refs = refs if refs is not None else [None] * len(questions)
     return pd.DataFrame([judge_pair(judge, q, a, b, swap, r) for q, a, b, r in zip(questions, answers_a, answers_b, refs)])
 

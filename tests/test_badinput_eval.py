@@ -180,3 +180,12 @@ def test_tokenize_flags_must_be_bools():
     tok, ua = byte_tokenizer(), [dict(role='user', content='hi'), dict(role='assistant', content='yo')]
     for kw in (dict(add_bos='yes'), dict(add_bos=None), dict(check=0)):
         with pytest.raises(TypeError, match=f'{next(iter(kw))}='): T.tokenize_chat(ua, tok, 'chatml', **kw)
+
+
+def test_judged_answers_must_be_text_and_rating_range_ordered():
+    "None for an answer would be judged as if it were text; lo > hi makes every rating None."
+    jd = lambda q, a, b: '[[A]]'
+    with pytest.raises(TypeError, match=r'answers_a\[0\] = None'): J.compare(jd, ['q'], [None], ['b'])
+    with pytest.raises(TypeError, match=r'answers_b\[1\] = 3'): J.compare(jd, ['q', 'r'], ['a', 'b'], ['b', 3])
+    assert len(J.compare(jd, [['q1', 'q2']], [['a1', 'a2']], [['b1', 'b2']])) == 1     # multi-turn answers
+    with pytest.raises(ValueError, match='lo <= hi'): J.parse_rating('[[5]]', lo=10, hi=1)

@@ -346,6 +346,7 @@ def evaluate_one(rec: Mapping, loose: bool = False, key=None) -> dict:
     key = rec.get('key', key) if isinstance(rec, Mapping) else key
     prompt, response = _field(rec, 'prompt', str, key), _field(rec, 'response', str, key)
     ids, kwargs = _field(rec, 'instruction_id_list', list, key), _field(rec, 'kwargs', list, key)
+    if not ids: raise ValueError(f"record {key!r}: field 'instruction_id_list' is empty: nothing to check the response against")
     if len(ids) != len(kwargs): raise ValueError(f"record {key!r}: field 'kwargs' has {len(kwargs)} entries for {len(ids)} instructions")
     variants = [v for v in (response_variants(response) if loose else [response]) if v.strip()]
     follow = []

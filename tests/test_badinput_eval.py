@@ -189,3 +189,9 @@ def test_judged_answers_must_be_text_and_rating_range_ordered():
     with pytest.raises(TypeError, match=r'answers_b\[1\] = 3'): J.compare(jd, ['q', 'r'], ['a', 'b'], ['b', 3])
     assert len(J.compare(jd, [['q1', 'q2']], [['a1', 'a2']], [['b1', 'b2']])) == 1     # multi-turn answers
     with pytest.raises(ValueError, match='lo <= hi'): J.parse_rating('[[5]]', lo=10, hi=1)
+
+
+def test_ifeval_record_without_instructions():
+    "A record with no instructions would count as followed (vacuously): refused, naming the record."
+    rec = dict(key=7, prompt='p', response='hello world', instruction_id_list=[], kwargs=[])
+    with pytest.raises(ValueError, match="record 7: field 'instruction_id_list' is empty"): I.evaluate([rec])

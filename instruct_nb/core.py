@@ -261,6 +261,13 @@ def _model_class(conf, kind: str | None):
     if kind not in classes: raise ValueError(f'kind={kind!r}: expected one of {sorted(classes)} or None')
     return classes[kind]
 
+def _not_found(fn: str, name: str, e: Exception) -> OSError:
+    "One line for a name that is neither a model folder here nor a model the Hub (or its local cache) has."
+    why = next((l.strip() for l in str(e).splitlines() if l.strip()), type(e).__name__)
+    hub = ('the Hub is offline (HF_HUB_OFFLINE) and its cache does not have it' if os.environ.get('HF_HUB_OFFLINE')
+           not in (None, '', '0') else 'the Hub does not have it or could not be reached')
+    return OSError(f'{fn}: cannot load {name!r}: not a model folder here, and {hub} ({why})')
+
 def _source_arg(fn: str, name_or_path) -> str:
     "`name_or_path` as a string; a local-looking path (/, ./, ../, ~, or more than one /) must exist."
     if not isinstance(name_or_path, (str, os.PathLike)):
@@ -297,7 +304,8 @@ def load_model(name_or_path: str | Path, # a Hub model name or a local directory
         model = load_model(base, kind, dtype, 'cpu', trust_remote_code, **kwargs)
         model = PeftModel.from_pretrained(model, name_or_path).merge_and_unload()  # a plain model again
         return model.to(device)
-    conf = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    try: conf = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except OSError as e: raise _not_found('load_model', name_or_path, e) from None
     cls = _model_class(conf, kind)
     if cls.__name__.endswith('SequenceClassification'): kwargs.setdefault('num_labels', 1)
     try: model = cls.from_pretrained(name_or_path, dtype=dtype, use_safetensors=True,
@@ -313,7 +321,8 @@ def load_tokenizer(name_or_path: str | Path, # a Hub model name or a local direc
     "Load a tokenizer from a Hub name or local directory; pad falls back to EOS so batches can be padded."
     from transformers import AutoTokenizer
     name_or_path = _source_arg('load_tokenizer', name_or_path)
-    tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code, **kwargs)
+    try: tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code, **kwargs)
+    except OSError as e: raise _not_found('load_tokenizer', name_or_path, e) from None
     if tok.pad_token is None and tok.eos_token is not None: tok.pad_token = tok.eos_token
     return tok
 

@@ -71,6 +71,7 @@ def options_block(options: Sequence, header: str = 'OPTIONS:', marker: str = '- 
     "The options listed under `header`, one per line, each after its marker."
     if isinstance(options, (str, bytes)):
         raise TypeError(f'options must be a list of options, got the string {options!r}')
+    if not hasattr(options, '__len__'): raise TypeError(f'options must be a list of options, got {options!r}')
     if not len(options): raise ValueError("no options to list")
     return '\n'.join([header] + [_item(marker, i) + o for i, o in enumerate(options)])
 

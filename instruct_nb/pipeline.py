@@ -130,7 +130,7 @@ def read_config(path: str | Path) -> dict:
             data = tomllib.loads(text)
         else:
             data = _load_yaml(text)
-    except Exception as e: raise ValueError(f'config file {str(path)!r} does not parse: {e}') from None
+    except Exception as e: raise ValueError(f'config file {str(path)!r} does not parse: {" ".join(str(e).split())}') from None
     if not isinstance(data, dict): raise ValueError(f'config file {str(path)!r}: expected a table of settings at the top level')
     return data
 
@@ -184,9 +184,12 @@ def check_model(name: str):
     "A ValueError unless `name` is 'decoder' or a causal LM whose config loads from a local folder or the Hub."
     if name == 'decoder': return
     from transformers import AutoConfig
-    try: conf = AutoConfig.from_pretrained(name)
+    from instruct_nb.core import _source_arg
+    try: conf = AutoConfig.from_pretrained(_source_arg('model', name))
     except Exception as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        missing = isinstance(e, FileNotFoundError) and 'does not exist' in str(e)
+        msg = 'no such folder' if missing else next((l.strip() for l in str(e).splitlines() if l.strip()),
+                                                    type(e).__name__)
         raise ValueError(f'model {name!r} could not be loaded ({msg}); give a local folder with config.json and '
                          'model.safetensors, or a Hub name (needs the network)') from None
     if getattr(conf, 'is_encoder_decoder', False):

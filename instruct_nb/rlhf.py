@@ -316,6 +316,8 @@ class RLHFConfig:
         if self.algo == 'rloo' and self.k < 2: bad('k', "RLOO compares answers to one prompt: needs k >= 2")
         if self.bs < self.minibatches: bad('minibatches', f'more than the {self.bs} prompts a step (a minibatch '
                                            f'holds whole groups of k={self.k} answers)')
+        if self.bs % self.minibatches: bad('minibatches', f'does not divide bs={self.bs}: the minibatches of a step '
+                                           'would hold different numbers of prompts')
 
 # %% ../nbs/06_rlhf.ipynb #e568b60f
 class PolicyWithValue(torch.nn.Module):

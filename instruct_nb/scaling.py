@@ -235,6 +235,7 @@ def _cell(text: str | None, kind: str):
         return (v * _SIZES[s[-1].upper()], None) if err is None else (None, f"{s!r} is not a size like '80M' or '3B'")
     try: v = float(s)
     except ValueError: return None, f'{s!r} is not a number'
+    if '_' in s: return None, f"{s!r} is not a number (write 1000, not 1_000)"
     if not math.isfinite(v): return None, f'{s} is not a finite number'
     if kind == 'positive' and v <= 0: return None, f'{s} must be > 0'
     if kind == 'count' and (v < 0 or not v.is_integer()): return None, f'{s} must be a whole number ≥ 0'

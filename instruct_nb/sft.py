@@ -53,6 +53,7 @@ def example(rec: dict, # one training record
            ) -> dict:
     "A record as `{'messages': [...]}` (conversational), `{'prompt', 'completion'}` (strings) or `{'text'}` (plain LM)."
     if not isinstance(rec, dict): raise ValueError(f'record {i}: expected a dict, got {type(rec).__name__}')
+    rec = {k: v for k, v in rec.items() if v is not None}     # a `datasets` row of another shape has None columns
     if 'messages' in rec:
         msgs = _turns(rec['messages'], 'messages', i)
     elif 'prompt' in rec and 'completion' in rec:
@@ -482,9 +483,16 @@ def _lr(cfg: SFTConfig, step: int, frac: float) -> float:
     if step < cfg.warmup: return cfg.lr * (step + 1) / cfg.warmup
     return lr_at(int(frac * 10_000), 10_000, cfg.lr, 0, cfg.min_lr_ratio)
 
+def _shape(ex: dict) -> str:
+    return 'conversational (messages)' if 'messages' in ex else 'plain text' if 'text' in ex else 'prompt/completion'
+
 def prepare_examples(data, tok, cfg: SFTConfig, seq2seq: bool) -> list[dict]:
     "Records of any supported shape, checked and tokenized for `cfg`; raises naming the record."
     exs = [example(r, i) for i, r in enumerate(_records(data))]
+    shapes = [_shape(e) for e in exs]
+    if (j := next((j for j, s in enumerate(shapes) if s != shapes[0]), None)) is not None:
+        raise ValueError(f'record {j} is {shapes[j]} but record 0 is {shapes[0]}: give every record one shape '
+                         '(`as_messages` converts a mixture or prompt/completion strings to messages)')
     toks = (tokenize_seq2seq(exs, tok, cfg.max_len, cfg.max_target_len) if seq2seq
             else tokenize_causal(exs, tok, cfg.fmt, cfg.max_len, cfg.train_on))
     for i, t in enumerate(toks):

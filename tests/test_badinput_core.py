@@ -115,6 +115,17 @@ def test_bad_device_names_are_named(call, match):
 def test_missing_local_paths_are_named(call, match):
     with pytest.raises(FileNotFoundError, match=match): call()
 
+@pytest.mark.parametrize('call, name', [
+    (lambda: load_model('not a model'), "load_model: cannot load 'not a model'"),
+    (lambda: load_model('no-such-org/no-such-model-xyz', device='cpu'),
+     "load_model: cannot load 'no-such-org/no-such-model-xyz'"),
+    (lambda: load_tokenizer('no-such-org/no-such-tok'), "load_tokenizer: cannot load 'no-such-org/no-such-tok'"),
+])
+def test_unknown_model_names_are_one_line(call, name):
+    with pytest.raises(OSError) as e: call()
+    assert str(e.value).startswith(name + ': not a model folder here, and the Hub'), str(e.value)
+    assert '\n' not in str(e.value)
+
 def test_bad_dtype_lists_the_allowed_ones():
     match = r"load_model: dtype='float99': expected None, a torch dtype or one of float32, float16, bfloat16"
     with pytest.raises(ValueError, match=match): load_model('gpt2', dtype='float99')

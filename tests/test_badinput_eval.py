@@ -49,6 +49,7 @@ def test_a_non_string_for_a_string_is_a_type_error_naming_it(call, names): check
     (lambda: I.scores('abc'), ['scores', 'str']),
     (lambda: I.breakdown('abc'), ['breakdown', 'str']),
     (lambda: F.options_block('abc'), ['options', "'abc'"]),
+    (lambda: F.options_block(None), ['options', 'None']),
     (lambda: E.generate(T5, T5TOK, ['hi'], prefix='ab'), ['prefix', "'ab'"]),
 ])
 def test_a_string_for_a_list_is_a_type_error_naming_it(call, names): check(TypeError, call, *names)

@@ -159,3 +159,26 @@ def test_pair_whose_answers_answer_different_prompts(tok):
     with pytest.raises(ValueError, match=msg): train_reward(tiny_causal_lm(tok), tok, [good, bad], RewardConfig.tiny())
     with pytest.raises(ValueError, match=msg):
         dpo(tiny_causal_lm(tok), tok, [good, bad], DPOConfig.tiny(mixed_precision='no', device='cpu'))
+
+
+def test_records_of_two_shapes_in_one_dataset(tok, lm):
+    chat = dict(messages=[{'role': 'user', 'content': 'a'}, {'role': 'assistant', 'content': 'b'}])
+    for other, shape in [(dict(prompt='a', completion='b'), 'prompt/completion'), (dict(text='ab'), 'plain text')]:
+        with pytest.raises(ValueError, match=f'record 2 is {shape} but record 0 is conversational'):
+            sft(lm, tok, [chat, chat, other], SFTConfig.tiny())
+    from datasets import Dataset                       # a Dataset keeps the first row's columns: the others are None
+    rows = Dataset.from_list([dict(prompt='a', completion='b'), chat])
+    with pytest.raises(ValueError, match=r"record 1: expected a 'messages' column, .*; found \[\]"):
+        sft(lm, tok, rows, SFTConfig.tiny())
+    # one shape written two ways is one shape: mixture rows and messages are both conversations
+    sft(lm, tok, [chat, dict(input='a', output='b')], SFTConfig.tiny(max_steps=2))
+
+
+def test_rlhf_minibatches_must_divide_the_batch():
+    with pytest.raises(ValueError, match=r'RLHFConfig.minibatches=3: does not divide bs=8'): RLHFConfig(bs=8, minibatches=3)
+    RLHFConfig(bs=8, minibatches=4)
+
+
+def test_reward_model_name_that_does_not_load(tok, lm):
+    with pytest.raises(OSError) as e: rlhf(lm, tok, ['q'], 'not a model', RLHFConfig.tiny(max_steps=1))
+    assert str(e.value).startswith("load_model: cannot load 'not a model': not a model folder here"), str(e.value)

@@ -101,7 +101,7 @@ def test_rlhf_stage_resumes_after_kill(quick, tmp_path):
 @pytest.mark.parametrize('args, code, message', [
     (['--stages', 'sft,rhlf'], 2, "--stages: unknown stage 'rhlf'"),
     (['--seed', 'x'], 2, "invalid int value: 'x'"),
-    (['--model', '/no/such/model'], 1, "model '/no/such/model' could not be loaded"),
+    (['--model', '/no/such/model'], 1, "model '/no/such/model' could not be loaded (no such folder)"),
     (['--device', 'bogus'], 1, "device 'bogus'"),
     (['--device', 'cuda:9'], 1, "device 'cuda:9'"),
     (['--config', 'missing.toml'], 1, "config file 'missing.toml' not found"),
@@ -119,6 +119,11 @@ def test_bad_config_and_out(tmp_path):
     (tmp_path / 'c.yaml').write_text('eval_n: -1\n')
     p = cli('run', '--out', tmp_path / 'out', '--config', tmp_path / 'c.yaml', timeout=120)
     assert p.returncode == 1 and 'RunConfig.eval_n=-1' in p.stderr, p.stderr
+    (tmp_path / 'tag.yaml').write_text('seed: !!python/object/apply:os.system ["echo PWNED"]\n')
+    p = cli('run', '--out', tmp_path / 'out', '--config', tmp_path / 'tag.yaml', timeout=120)
+    assert p.returncode == 1 and 'PWNED' not in p.stdout, p.stdout
+    error = p.stderr.strip().splitlines()                               # YAML's message and its caret: one line
+    assert len(error) == 1 and 'does not parse: could not determine a constructor' in error[0], p.stderr
     (tmp_path / 'file').write_text('x')
     p = cli('run', '--out', tmp_path / 'file', timeout=120)
     assert p.returncode == 1 and 'is a file' in p.stderr and 'Traceback' not in p.stderr

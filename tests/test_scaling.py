@@ -199,6 +199,7 @@ GOOD = '7e7,3.1,9,-2.5,80M,a\n'
 
 @pytest.mark.parametrize('row,expected', [
     ('7e7,abc,9,-2.5,80M,a', "column 'loss': 'abc' is not a number"),
+    ('7e7,3.1,1_000,-2.5,80M,a', "column 'tasks': '1_000' is not a number (write 1000, not 1_000)"),
     ('7e7,nan,9,-2.5,80M,a', "column 'loss': nan is not a finite number"),
     ('7e7,inf,9,-2.5,80M,a', "column 'loss': inf is not a finite number"),
     ('-7e7,3.1,9,-2.5,80M,a', "column 'N': -7e7 must be > 0"),

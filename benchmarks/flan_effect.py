@@ -4,6 +4,7 @@ accuracy on a cluster it never saw?
     python benchmarks/flan_effect.py --heldout sentiment                  # one leave-one-cluster-out split
     python benchmarks/flan_effect.py --heldout nli --seed 1 --cpu-minutes 5
     python benchmarks/flan_effect.py --heldout topic --train-clusters 2   # tune on 2 clusters only (an ablation)
+    python benchmarks/flan_effect.py --heldout counting --rewrites 3000   # mix in 3,000 distinct rewrite instructions
 
 The protocol is Wei et al. (2021)'s, run by `instruct_nb.unseen.loco`: hold out whole clusters and every trained task
 that shares a skill with them; tune the shipped decoder on the rest (a FLAN mixture, 300 rows per task, the SFT
@@ -37,15 +38,17 @@ def main(argv=None):
     p.add_argument('--train-clusters', type=int, default=None, help='tune on this many clusters (drawn by --seed)')
     p.add_argument('--variants', default='all', choices=['all', 'zero'], help="'all': zero-shot, few-shot, options, inversion rows")
     p.add_argument('--templates', default='all', choices=['all', 'one'], help='templates per trained task')
+    p.add_argument('--rewrites', type=int, default=0, help='also tune on this many rewrite rows (distinct instructions)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--out', default=None, help='write per-example results as JSON here')
     a = p.parse_args(argv)
-    if a.cpu_minutes <= 0 or a.n_train < 1 or a.n_eval < 1: raise SystemExit('--cpu-minutes, --n-train and --n-eval must be positive')
+    if a.cpu_minutes <= 0 or a.n_train < 1 or a.n_eval < 1 or a.rewrites < 0:
+        raise SystemExit('--cpu-minutes, --n-train and --n-eval must be positive, --rewrites >= 0')
     clusters = {t.cluster for t in TASKS.values()}
     held = a.heldout.split(',')
     if bad := [c for c in held if c not in clusters]: raise SystemExit(f'--heldout: unknown clusters {bad}; known: {sorted(clusters)}')
     torch.set_num_threads(a.threads)
-    r = loco(held, a.seed, a.cpu_minutes, a.n_train, a.n_eval, a.train_clusters, a.variants, a.templates)
+    r = loco(held, a.seed, a.cpu_minutes, a.n_train, a.n_eval, a.train_clusters, a.variants, a.templates, a.rewrites)
     print(f"held out {held}: {r['held']}\ntuned on {len(r['train'])} tasks in "
           f"{len({TASKS[t].cluster for t in r['train']})} clusters: {r['info']}")
     table = pd.DataFrame({k: v.groupby('task', sort=False)['correct'].mean() for k, v in r['runs'].items()})

@@ -13,6 +13,7 @@ from pathlib import Path
 # %% ../nbs/04b_unseen_tasks.ipynb #92fb1d22
 import numpy as np
 import pandas as pd
+from datasets import Dataset
 
 # %% ../nbs/04b_unseen_tasks.ipynb #b06cdaef
 from . import world as W
@@ -86,9 +87,13 @@ def tuning_data(tasks: list[str], n_per_task: int = 300, variants: str = 'all', 
     "A FLAN mixture of `tasks` at equal rates and seen templates, as quiz-layout prompt/completion records."
     if variants not in VARIANT_MIXES: raise ValueError(f'variants={variants!r}: expected one of {list(VARIANT_MIXES)}')
     if templates not in ('all', 'one'): raise ValueError(f"templates={templates!r}: expected 'all' or 'one'")
-    rows = make_mixture(tasks=tasks, n=n_per_task * len(tasks), rates=dict.fromkeys(tasks, 1.0),
+    draw = 12 if templates == 'one' else 1            # one template keeps about one row in nine: draw more rows
+    rows = make_mixture(tasks=tasks, n=n_per_task * len(tasks) * draw, rates=dict.fromkeys(tasks, 1.0),
                         variants=VARIANT_MIXES[variants], split='seen', seed=seed)
-    if templates == 'one': rows = rows.filter(lambda r: r['template_id'] == 0 or r['variant'] == 'inversion')
+    if templates == 'one':                            # each task's first template of each variant, as many rows as 'all'
+        df = rows.to_pandas()
+        df = df[df.template_id == df.groupby(['task', 'variant']).template_id.transform('min')]
+        rows = Dataset.from_pandas(df.groupby('task', sort=False).head(n_per_task), preserve_index=False)
     wrap, lead = PROMPT_FORMATS['qa']
     return as_prompt_completion(rows, layout=wrap, lead=lead)
 
@@ -112,15 +117,20 @@ def loco(heldout: list[str], # clusters to hold out
          cpu_minutes: float = 5.0, # tuning budget in process CPU minutes
          n_train: int = 300, n_eval: int = 50, # tuning rows per task; evaluation examples per held-out task
          n_clusters: int | None = None, variants: str = 'all', templates: str = 'all', # ablations
+         rewrites: int = 0, # also tune on this many rewrite rows, each a distinct instruction (see below)
          cache: str | Path | None = None, # folder of tuned models (default: ~/.cache/instruct_nb)
         ) -> dict:
     "FLAN's held-out-cluster test: per-example results of the base (each layout zero-shot, 3-shot) and the tuned model."
     train, held = tuning_tasks(heldout, n_clusters, seed), heldout_split(heldout)[1]
-    key = hashlib.sha1(json.dumps(dict(h=sorted(heldout), s=seed, m=float(cpu_minutes), n=n_train, c=n_clusters,
-                                       v=variants, t=templates)).encode()).hexdigest()[:12]
+    if not isinstance(rewrites, int) or isinstance(rewrites, bool) or rewrites < 0:
+        raise ValueError(f'rewrites={rewrites!r}: expected a whole number >= 0')
+    settings = dict(h=sorted(heldout), s=seed, m=float(cpu_minutes), n=n_train, c=n_clusters, v=variants, t=templates)
+    key = hashlib.sha1(json.dumps({**settings, **({'r': rewrites} if rewrites else {})}).encode()).hexdigest()[:12]
     cfg = SFTConfig.decoder(cpu_minutes=cpu_minutes, seed=seed, progress=False, log_every=100)
-    model, tok, info = _cached_tune(Path(cache or CACHE) / 'flan_effect' / key,
-                                    lambda: tuning_data(train, n_train, variants, templates, seed), cfg)
+    def data():
+        rows = tuning_data(train, n_train, variants, templates, seed)
+        return rows.to_list() + _rewrite_rows(rewrites, seed) if rewrites else rows
+    model, tok, info = _cached_tune(Path(cache or CACHE) / 'flan_effect' / key, data, cfg)
     base, _ = load_base('decoder')
     recs, pool = task_records(held, n_eval, 'all', seed=1), task_records(held, n_eval, 'all', seed=2)
     runs = {f'zero_{name}': flan_score(base, tok, recs, name) for name in PROMPT_FORMATS}
@@ -166,21 +176,42 @@ def rewrite_example(rng: random.Random, inst: tuple, vocab=W.NOUNS, lo: int = 3,
     text, fn = REWRITES[rule]
     return dict(input=text.format(a=a, b=b) + '\n' + ' '.join(words), output=' '.join(fn(words, a, b)), rule=rule)
 
+def _rewrite_rows(n: int, seed: int = 0) -> list[dict]:
+    "`n` quiz-layout rows, each from its own instruction of the three trained rule types (for mixing into `loco`)."
+    rng, (wrap, lead) = random.Random(f'rewrites-{seed}'), PROMPT_FORMATS['qa']
+    return [dict(prompt=wrap.format(r['input']), completion=lead + r['output'], task='rewrite', cluster='rewrite')
+            for r in (rewrite_example(rng, inst) for inst in rewrite_instructions(seed=seed)[:n])]
+
 # %% ../nbs/04b_unseen_tasks.ipynb #35d7f84b
-def diversity_split(k: int, # distinct training instructions
-                    n: int = 6000, # training examples in all, spread evenly over the `k` instructions
+def _quota(k: int, sizes: dict) -> dict:
+    "`k` shared as evenly as `sizes` allow: a rule type with fewer instructions hands the rest of its share on."
+    quota = dict.fromkeys(sizes, 0)
+    while k:
+        room = [r for r in sizes if quota[r] < sizes[r]]
+        for r in room[:k]: quota[r] += 1
+        k -= min(k, len(room))
+    return quota
+
+def diversity_split(k: int, # distinct training instructions, shared evenly by the rule types
+                    n: int = 18_000, # training examples: n / len(rules) of each rule type whatever `k` is
                     rules=('replace', 'delete', 'after'), heldout_rule: str = 'before',
                     n_test: int = 300, # test examples, one per unseen instruction, split evenly over `rules`
                     seed: int = 0) -> dict:
     "Training examples from `k` instructions; test examples from unseen instructions and from an unseen rule type."
     insts, per = rewrite_instructions(rules, seed=seed), n_test // len(rules)
-    test = [i for r in rules for i in [x for x in insts if x[0] == r][-per:]]    # the last ones of each rule type
-    reserved = set(test)
-    train = [i for i in insts if i not in reserved]
-    if not 1 <= k <= len(train): raise ValueError(f'k={k}: expected 1 to {len(train)}')
-    rng = random.Random(seed)
-    return dict(train=[rewrite_example(rng, train[j % k]) for j in range(n)],
-                unseen=[rewrite_example(rng, inst) for inst in test],
+    by_rule = {r: [x for x in insts if x[0] == r] for r in rules}
+    test = [i for r in rules for i in by_rule[r][-per:]]              # the last ones of each rule type
+    pools = {r: by_rule[r][:-per] for r in rules}
+    room = {r: min(len(p), n // len(rules)) for r, p in pools.items()}   # a rule type's examples cap its instructions
+    if not 1 <= k <= sum(room.values()):
+        raise ValueError(f'k={k}: expected 1 to {sum(room.values())} distinct instructions for n={n} examples')
+    quota = _quota(k, room)
+    used, rng, train = [r for r in rules if quota[r]], random.Random(seed), []
+    for j in range(n):                                          # rule types in turn, each one's instructions in turn
+        r = used[j % len(used)]
+        train.append(rewrite_example(rng, pools[r][j // len(used) % quota[r]]))
+    rng.shuffle(train)
+    return dict(train=train, quota=quota, unseen=[rewrite_example(rng, inst) for inst in test],
                 unseen_rule=[rewrite_example(rng, inst) for inst in rewrite_instructions([heldout_rule], seed=seed)[:100]])
 
 # %% ../nbs/04b_unseen_tasks.ipynb #3169eba8
@@ -189,18 +220,19 @@ def _exact(model, tok, rows) -> list[bool]:
     preds = generate(model, tok, [wrap.format(r['input']) for r in rows], max_new_tokens=32, bs=32, stop=['\n'])
     return [p.strip() == r['output'] for p, r in zip(preds, rows)]
 
-def diversity_run(k: int, n: int = 6000, seed: int = 0, cpu_minutes: float = 5.0,
+def diversity_run(k: int, n: int = 18_000, seed: int = 0, cpu_minutes: float = 5.0,
                   cache: str | Path | None = None) -> dict:
     "Exact match on seen instructions, unseen instructions (per rule type) and the unseen rule type after tuning on `k`."
     sp = diversity_split(k, n, seed=seed)
-    path = Path(cache or CACHE) / 'instruction_diversity' / f'k{k}-n{n}-s{seed}-m{cpu_minutes:g}'
+    path = Path(cache or CACHE) / 'instruction_diversity' / f'balanced-k{k}-n{n}-s{seed}-m{cpu_minutes:g}'
     if (path / 'result.json').exists(): return json.loads((path / 'result.json').read_text())
     wrap, lead = PROMPT_FORMATS['qa']
     data = [dict(prompt=wrap.format(r['input']), completion=lead + r['output']) for r in sp['train']]
     cfg = SFTConfig.decoder(cpu_minutes=cpu_minutes, seed=seed, lr=1e-3, ptx=0.0, progress=False, log_every=100)
     model, tok, info = _cached_tune(path, lambda: data, cfg)
     unseen = _exact(model, tok, sp['unseen'])
-    out = dict(k=k, n=n, seed=seed, info=info, seen=float(np.mean(_exact(model, tok, sp['train'][:300]))),
+    out = dict(k=k, n=n, seed=seed, info=info, quota=sp['quota'],
+               seen=float(np.mean(_exact(model, tok, sp['train'][:300]))),
                unseen=float(np.mean(unseen)), unseen_rule=float(np.mean(_exact(model, tok, sp['unseen_rule']))),
                by_rule={r: float(np.mean([c for c, x in zip(unseen, sp['unseen']) if x['rule'] == r]))
                         for r in dict.fromkeys(x['rule'] for x in sp['unseen'])})

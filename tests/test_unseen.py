@@ -2,6 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from instruct_nb.unseen import diversity_run, diversity_split, loco, tuning_data, tuning_tasks
@@ -27,6 +28,26 @@ def test_tuning_data_is_quiz_layout_prompt_completion():
     with pytest.raises(ValueError, match="variants='cot'"): tuning_data(['parity'], variants='cot')
 
 
+def test_one_template_keeps_the_rows_and_their_mix():
+    tasks = ['parity', 'addition', 'city_country']
+    many = tuning_data(tasks, n_per_task=40).to_pandas()
+    one = tuning_data(tasks, n_per_task=40, templates='one').to_pandas()
+    assert len(one) == len(many) == 120 and (one.groupby('task').size() == 40).all()
+    assert (one.groupby(['task', 'variant']).template_id.nunique() == 1).all()
+    assert (many.groupby('task').template_id.nunique() > 1).all()
+
+
+def test_loco_mixes_in_rewrite_rows(tmp_path):
+    from instruct_nb.unseen import _rewrite_rows
+    rows = _rewrite_rows(30)
+    assert len({r['prompt'].split('\n')[0] for r in rows}) == 30                # each row its own instruction
+    r = loco(['closed_book_qa'], cpu_minutes=0.02, n_train=5, n_eval=3, rewrites=30, cache=tmp_path)
+    assert r['info']['rows'] == 5 * len(r['train']) + 30
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match=f'rewrites={bad!r}: expected a whole number >= 0'):
+            loco(['closed_book_qa'], rewrites=bad, cache=tmp_path)
+
+
 def test_loco_trains_once_then_reads_the_cache(tmp_path):
     r = loco(['closed_book_qa'], cpu_minutes=0.03, n_train=5, n_eval=3, cache=tmp_path)
     assert set(r['runs']) == {'zero_plain', 'zero_qa', 'few3_qa', 'tuned'}
@@ -40,11 +61,17 @@ def test_loco_trains_once_then_reads_the_cache(tmp_path):
 
 
 def test_diversity_split_never_trains_on_test_instructions():
-    for k in (10, 3000):
+    first = lambda rows: {r['input'].split('\n')[0] for r in rows}
+    for k in (10, 198):                       # 200 examples: 66 of each rule type, so at most 66 instructions each
         sp = diversity_split(k, n=200)
-        first = lambda rows: {r['input'].split('\n')[0] for r in rows}
-        assert len(first(sp['train'])) == min(k, 200) and not first(sp['train']) & first(sp['unseen'])
+        assert len(first(sp['train'])) == k and not first(sp['train']) & first(sp['unseen'])
+        shares = pd.Series([r['rule'] for r in sp['train']]).value_counts().to_dict()
+        assert shares == dict(replace=67, delete=67, after=66)
+    big = diversity_split(12_072)             # the default 18,000 examples; `delete` has only 72 instructions to give
+    assert big['quota'] == dict(replace=6000, delete=72, after=6000) and len(first(big['train'])) == 12_072
     with pytest.raises(ValueError, match='k=0'): diversity_split(0)
+    with pytest.raises(ValueError, match='k=199: expected 1 to 198 distinct instructions for n=200'):
+        diversity_split(199, n=200)
 
 
 def test_diversity_run_caches_its_result(tmp_path):

@@ -88,7 +88,7 @@ def test_nan_loss_stops_and_keeps_the_checkpoint(tmp_path):
 ])
 def test_bad_records_are_named(rec, msg):
     tok = byte_tokenizer()
-    good = {'input': 'hi', 'output': 'yo'}
+    good = {'prompt': 'hi', 'completion': 'yo'} if 'prompt' in rec else {'input': 'hi', 'output': 'yo'}  # one shape
     with pytest.raises(ValueError, match=msg.replace('[', r'\[').replace(']', r'\]')):
         sft(tiny_causal_lm(tok), tok, [good, rec], SFTConfig.tiny(max_len=512))
 

@@ -130,7 +130,8 @@ def read_config(path: str | Path) -> dict:
             data = tomllib.loads(text)
         else:
             data = _load_yaml(text)
-    except Exception as e: raise ValueError(f'config file {str(path)!r} does not parse: {" ".join(str(e).split())}') from None
+    except Exception as e:                                  # one line: YAML's messages span several
+        raise ValueError(f'config file {str(path)!r} does not parse: {" ".join(str(e).split())}') from None
     if not isinstance(data, dict): raise ValueError(f'config file {str(path)!r}: expected a table of settings at the top level')
     return data
 

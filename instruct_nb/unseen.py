@@ -90,7 +90,7 @@ def tuning_data(tasks: list[str], n_per_task: int = 300, variants: str = 'all', 
     draw = 12 if templates == 'one' else 1            # one template keeps about one row in nine: draw more rows
     rows = make_mixture(tasks=tasks, n=n_per_task * len(tasks) * draw, rates=dict.fromkeys(tasks, 1.0),
                         variants=VARIANT_MIXES[variants], split='seen', seed=seed)
-    if templates == 'one':                            # each task's first template of each variant, as many rows as 'all'
+    if templates == 'one':                            # each task's first template per variant; as many rows as 'all'
         df = rows.to_pandas()
         df = df[df.template_id == df.groupby(['task', 'variant']).template_id.transform('min')]
         rows = Dataset.from_pandas(df.groupby('task', sort=False).head(n_per_task), preserve_index=False)

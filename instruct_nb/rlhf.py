@@ -578,7 +578,9 @@ def rlhf(policy, # the SFT policy (a causal LM; trained in place), or a name or 
         tok = tok if tok is not None else load_tokenizer(policy)
         policy = load_model(policy, dtype=torch.float32, device='cpu')
     if tok is None: raise ValueError('tok is None: pass the tokenizer, or give `policy` as a name or path to load both')
-    if isinstance(reward, (str, Path)): reward = load_model(reward, kind='reward', dtype=torch.float32, device='cpu')
+    if isinstance(reward, (str, Path)):
+        try: reward = load_model(reward, kind='reward', dtype=torch.float32, device='cpu')
+        except OSError as e: raise type(e)(f'reward={str(reward)!r}: {e}') from None
     if not (isinstance(reward, torch.nn.Module) or callable(reward)):
         raise ValueError(f'reward is a {type(reward).__name__}: expected a reward model, a path, or a function')
     if isinstance(prompts, str) or not prompts or not all(isinstance(p, str) and p for p in prompts):

@@ -181,4 +181,5 @@ def test_rlhf_minibatches_must_divide_the_batch():
 
 def test_reward_model_name_that_does_not_load(tok, lm):
     with pytest.raises(OSError) as e: rlhf(lm, tok, ['q'], 'not a model', RLHFConfig.tiny(max_steps=1))
-    assert str(e.value).startswith("load_model: cannot load 'not a model': not a model folder here"), str(e.value)
+    assert str(e.value).startswith("reward='not a model': load_model: cannot load 'not a model': not a model folder"), \
+        str(e.value)

@@ -188,9 +188,8 @@ def check_model(name: str):
     from instruct_nb.core import _source_arg
     try: conf = AutoConfig.from_pretrained(_source_arg('model', name))
     except Exception as e:
-        missing = isinstance(e, FileNotFoundError) and 'does not exist' in str(e)
-        msg = 'no such folder' if missing else next((l.strip() for l in str(e).splitlines() if l.strip()),
-                                                    type(e).__name__)
+        msg = ('no such folder' if isinstance(e, FileNotFoundError)     # `_source_arg`: a local path that is not there
+               else next((l.strip() for l in str(e).splitlines() if l.strip()), type(e).__name__))
         raise ValueError(f'model {name!r} could not be loaded ({msg}); give a local folder with config.json and '
                          'model.safetensors, or a Hub name (needs the network)') from None
     if getattr(conf, 'is_encoder_decoder', False):

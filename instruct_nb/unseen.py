@@ -88,11 +88,17 @@ def tuning_data(tasks: list[str], n_per_task: int = 300, variants: str = 'all', 
     if variants not in VARIANT_MIXES: raise ValueError(f'variants={variants!r}: expected one of {list(VARIANT_MIXES)}')
     if templates not in ('all', 'one'): raise ValueError(f"templates={templates!r}: expected 'all' or 'one'")
     draw = 12 if templates == 'one' else 1            # one template keeps about one row in nine: draw more rows
-    rows = make_mixture(tasks=tasks, n=n_per_task * len(tasks) * draw, rates=dict.fromkeys(tasks, 1.0),
-                        variants=VARIANT_MIXES[variants], split='seen', seed=seed)
-    if templates == 'one':                            # each task's first template per variant; as many rows as 'all'
-        df = rows.to_pandas()
+    while True:
+        rows = make_mixture(tasks=tasks, n=n_per_task * len(tasks) * draw, rates=dict.fromkeys(tasks, 1.0),
+                            variants=VARIANT_MIXES[variants], split='seen', seed=seed)
+        if templates == 'all': break
+        df = rows.to_pandas()                         # each task's first template per variant; as many rows as 'all'
         df = df[df.template_id == df.groupby(['task', 'variant']).template_id.transform('min')]
+        per_task = df.groupby('task').size()
+        if len(per_task) == len(set(tasks)) and per_task.min() >= n_per_task: break
+        draw *= 2                                     # a task with many templates fell short: draw again, more
+        if draw > 200: raise ValueError(f"templates='one': fewer than {n_per_task} rows of one template for a task")
+    if templates == 'one':
         rows = Dataset.from_pandas(df.groupby('task', sort=False).head(n_per_task), preserve_index=False)
     wrap, lead = PROMPT_FORMATS['qa']
     return as_prompt_completion(rows, layout=wrap, lead=lead)

@@ -11,7 +11,8 @@ that shares a skill with them; tune the shipped decoder on the rest (a FLAN mixt
 chapter's decoder recipe); score the held-out tasks zero-shot, by rank classification where a task has options and
 by exact match otherwise. Baselines are the untuned base on the same examples: zero-shot in each prompt layout (the
 best layout per task is the baseline: an upper bound on prompt engineering) and 3-shot. The gain is tuned minus best
-base zero-shot, averaged over held-out tasks, with a paired bootstrap 95% interval.
+base zero-shot, averaged over held-out tasks, with a paired bootstrap 95% interval. Classification tasks are scored
+a second time with their options listed in the prompt (FLAN's options suffix): the listed_base and listed_tuned columns.
 
 The budget is process CPU time (one thread by default). Tuned models are cached under ~/.cache/instruct_nb/flan_effect
 (`INSTRUCT_NB_CACHE` moves it). The last line is `heldout_gain=<mean> ci_low=<l> ci_high=<h>`.

@@ -19,7 +19,7 @@ from datasets import Dataset
 from . import world as W
 from .core import save
 from .evaluate import evaluate_tasks, generate
-from .flan import make_mixture
+from .flan import make_mixture, options_block
 from .pretrain import PROMPT_FORMATS, load_base
 from .sft import SFTConfig, as_prompt_completion, heldout_split, sft, task_records
 from .tasks import TASKS
@@ -30,15 +30,21 @@ def _lead(recs, lead: str) -> list[dict]:
     return [dict(r, output=lead + r['output'], options=[lead + o for o in r['options']] if r.get('options') else None)
             for r in recs]
 
+def _listed(recs) -> list[dict]:
+    "Records whose input ends with their options under `OPTIONS:` (FLAN's options suffix); others unchanged."
+    return [dict(r, input=r['input'] + '\n' + options_block(r['options'])) if r.get('options') else r for r in recs]
+
 def flan_score(model, tok, # a causal LM and its tokenizer
                recs: list[dict], # evaluation records (`sft.task_records`)
                layout: str = 'qa', # a prompt layout of `pretrain.PROMPT_FORMATS`
                k: int = 0, # exemplars of the same task before each query (few-shot)
                pool: list[dict] | None = None, # where exemplars come from (other examples than `recs`)
                seed: int = 0, # exemplar sampling
+               options: bool = False, # list a record's options below its input, as the mixture's options rows do
               ) -> pd.DataFrame:
     "Rank classification over the options where a record has them, exact match of a greedy answer otherwise."
     wrap, lead = PROMPT_FORMATS[layout]
+    if options: recs, pool = _listed(recs), (_listed(pool) if pool is not None else None)
     recs, pool = _lead(recs, lead), (_lead(pool, lead) if pool is not None else None)
     return evaluate_tasks(model, tok, recs, method='auto', fmt=wrap.format, k=k, pool=pool, sep='\n\n', seed=seed,
                           stop=['\n'], max_new_tokens=24, bs=32)
@@ -127,6 +133,8 @@ def loco(heldout: list[str], # clusters to hold out
          cache: str | Path | None = None, # folder of tuned models (default: ~/.cache/instruct_nb)
         ) -> dict:
     "FLAN's held-out-cluster test: per-example results of the base (each layout zero-shot, 3-shot) and the tuned model."
+    # runs: zero_<layout> and few3_qa (base), tuned; where tasks have options, listed_base and listed_tuned score
+    # those examples again with the options listed in the prompt. `gain`: tuned against the best zero_<layout>.
     train, held = tuning_tasks(heldout, n_clusters, seed), heldout_split(heldout)[1]
     if not isinstance(rewrites, int) or isinstance(rewrites, bool) or rewrites < 0:
         raise ValueError(f'rewrites={rewrites!r}: expected a whole number >= 0')
@@ -142,6 +150,9 @@ def loco(heldout: list[str], # clusters to hold out
     runs = {f'zero_{name}': flan_score(base, tok, recs, name) for name in PROMPT_FORMATS}
     runs['few3_qa'] = flan_score(base, tok, recs, 'qa', k=3, pool=pool)
     runs['tuned'] = flan_score(model, tok, recs, 'qa')
+    if listed := [r for r in recs if r.get('options')]:          # classification: also with the options listed
+        runs['listed_base'] = flan_score(base, tok, listed, 'qa', options=True)
+        runs['listed_tuned'] = flan_score(model, tok, listed, 'qa', options=True)
     zero = {k: v for k, v in runs.items() if k.startswith('zero_')}
     return dict(runs=runs, best_zero=best_prompt(zero), train=train, held=held, info=info,
                 gain=paired_gain(runs['tuned'], best_prompt(zero)))

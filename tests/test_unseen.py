@@ -60,6 +60,15 @@ def test_loco_trains_once_then_reads_the_cache(tmp_path):
     assert again['info'] == r['info'] and again['gain'] == r['gain']                   # same model, same answers
 
 
+def test_loco_also_scores_classification_with_the_options_listed(tmp_path):
+    r = loco(['sentiment'], cpu_minutes=0.02, n_train=5, n_eval=6, cache=tmp_path)
+    runs = r['runs']
+    assert {'listed_base', 'listed_tuned'} <= set(runs)
+    assert (runs['tuned'].method == 'rank').all() and len(runs['listed_tuned']) == len(runs['tuned'])
+    assert list(runs['listed_tuned'].target) == list(runs['tuned'].target)           # the same examples, in order
+    assert 'listed_base' not in set(loco(['closed_book_qa'], cpu_minutes=0.02, n_train=5, n_eval=3, cache=tmp_path)['runs'])
+
+
 def test_diversity_split_never_trains_on_test_instructions():
     first = lambda rows: {r['input'].split('\n')[0] for r in rows}
     for k in (10, 198):                       # 200 examples: 66 of each rule type, so at most 66 instructions each

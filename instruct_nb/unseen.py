@@ -7,7 +7,7 @@ __all__ = ['VARIANT_MIXES', 'CACHE', 'REWRITES', 'flan_score', 'best_prompt', 'p
            'loco', 'rewrite_instructions', 'rewrite_example', 'diversity_split', 'diversity_run']
 
 # %% ../nbs/04b_unseen_tasks.ipynb #c22e7e92
-import hashlib, json, os, random
+import functools, hashlib, json, os, random
 from pathlib import Path
 
 # %% ../nbs/04b_unseen_tasks.ipynb #92fb1d22
@@ -124,6 +124,17 @@ def _cached_tune(path: Path, make_data, cfg: SFTConfig):
     (path / 'tune.json').write_text(json.dumps(info))
     return model, tok, info
 
+@functools.lru_cache(maxsize=16)
+def _base_runs(held: tuple, n_eval: int) -> dict:
+    "The untuned base on the held-out examples (each layout zero-shot, 3-shot, options listed): once per process."
+    base, tok = load_base('decoder')
+    recs, pool = task_records(held, n_eval, 'all', seed=1), task_records(held, n_eval, 'all', seed=2)
+    runs = {f'zero_{name}': flan_score(base, tok, recs, name) for name in PROMPT_FORMATS}
+    runs['few3_qa'] = flan_score(base, tok, recs, 'qa', k=3, pool=pool)
+    if listed := [r for r in recs if r.get('options')]:
+        runs['listed_base'] = flan_score(base, tok, listed, 'qa', options=True)
+    return runs
+
 def loco(heldout: list[str], # clusters to hold out
          seed: int = 0, # tuning seed
          cpu_minutes: float = 5.0, # tuning budget in process CPU minutes
@@ -145,17 +156,13 @@ def loco(heldout: list[str], # clusters to hold out
         rows = tuning_data(train, n_train, variants, templates, seed)
         return rows.to_list() + _rewrite_rows(rewrites, seed) if rewrites else rows
     model, tok, info = _cached_tune(Path(cache or CACHE) / 'flan_effect' / key, data, cfg)
-    base, _ = load_base('decoder')
-    recs, pool = task_records(held, n_eval, 'all', seed=1), task_records(held, n_eval, 'all', seed=2)
-    runs = {f'zero_{name}': flan_score(base, tok, recs, name) for name in PROMPT_FORMATS}
-    runs['few3_qa'] = flan_score(base, tok, recs, 'qa', k=3, pool=pool)
+    recs = task_records(held, n_eval, 'all', seed=1)
+    runs = {k: v.copy() for k, v in _base_runs(tuple(held), n_eval).items()}
     runs['tuned'] = flan_score(model, tok, recs, 'qa')
     if listed := [r for r in recs if r.get('options')]:          # classification: also with the options listed
-        runs['listed_base'] = flan_score(base, tok, listed, 'qa', options=True)
         runs['listed_tuned'] = flan_score(model, tok, listed, 'qa', options=True)
-    zero = {k: v for k, v in runs.items() if k.startswith('zero_')}
-    return dict(runs=runs, best_zero=best_prompt(zero), train=train, held=held, info=info,
-                gain=paired_gain(runs['tuned'], best_prompt(zero)))
+    best = best_prompt({k: v for k, v in runs.items() if k.startswith('zero_')})
+    return dict(runs=runs, best_zero=best, train=train, held=held, info=info, gain=paired_gain(runs['tuned'], best))
 
 # %% ../nbs/04b_unseen_tasks.ipynb #d60dc4ff
 def _replace(ws, a, b): return [b if w == a else w for w in ws]
